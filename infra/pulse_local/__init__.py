@@ -1,0 +1,1 @@
+"""Pulse on one machine: moto resources built from template.yaml, the local run and the benchmarks."""

@@ -1,0 +1,1 @@
+"""Pulse: the domain and its AWS adapters, shared by every function (deployed as SharedLayer)."""

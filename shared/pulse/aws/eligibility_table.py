@@ -1,0 +1,140 @@
+"""Creator eligibility records in the state table.
+
+Keys (docs/design.md): a market's creators are spread over `SHARDS` partitions,
+`pk = ELIG#<market>#<shard>` with `sk = <creator_id>`, so that a whole market can be read with a
+few parallel Queries (ranking) and a 1M-creator load does not hammer a single partition, while one
+creator is still a single GetItem (the API): its shard is derived from its id.
+The market's latest applied snapshot lives at `pk = MARKET#<market>, sk = CREATORS`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zlib
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pulse.aws import clients
+from pulse.aws.dynamo import Item, batch_get, batch_write, query_all
+from pulse.creators import StoredEligibility
+from pulse.eligibility import Eligibility, Reason, Status
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
+
+SHARDS = 16
+
+
+def shard_of(creator_id: str) -> int:
+    return zlib.crc32(creator_id.encode()) % SHARDS
+
+
+def eligibility_key(market: str, creator_id: str) -> Item:
+    return {"pk": {"S": f"ELIG#{market}#{shard_of(creator_id):02d}"}, "sk": {"S": creator_id}}
+
+
+def _market_key(market: str) -> Item:
+    return {"pk": {"S": f"MARKET#{market}"}, "sk": {"S": "CREATORS"}}
+
+
+def _reasons_json(reasons: Sequence[Reason]) -> str:
+    return json.dumps([r.as_dict() for r in reasons], separators=(",", ":"))
+
+
+def to_item(record: Eligibility, updated_at: str) -> Item:
+    return {
+        **eligibility_key(record.market, record.creator_id),
+        "creator_id": {"S": record.creator_id},
+        "market": {"S": record.market},
+        "status": {"S": record.status},
+        "reasons": {"S": _reasons_json(record.reasons)},
+        "as_of": {"S": record.as_of},
+        "rules_version": {"S": record.rules_version},
+        "fp": {"S": record.fingerprint},
+        "account_type": {"S": record.account_type},
+        "followers": {"N": str(record.followers)},
+        "age_verified_18": {"BOOL": record.age_verified_18},
+        "videos_30d": {"N": str(record.videos_30d)},
+        "standing": {"S": record.standing},
+        "enrolled": {"BOOL": record.enrolled},
+        "updated_at": {"S": updated_at},
+    }
+
+
+class DynamoEligibilityStore:
+    def __init__(self, table: str) -> None:
+        self._table = table
+        self.write_calls = 0
+        self.read_calls = 0
+
+    def latest_snapshot(self, market: str) -> str | None:
+        self.read_calls += 1
+        item = clients.dynamodb().get_item(TableName=self._table, Key=_market_key(market), ConsistentRead=True).get("Item")
+        return item["latest_snapshot"]["S"] if item else None
+
+    def set_latest_snapshot(self, market: str, snapshot: str) -> None:
+        self.write_calls += 1
+        clients.dynamodb().update_item(
+            TableName=self._table,
+            Key=_market_key(market),
+            UpdateExpression="SET latest_snapshot = :s",
+            # Never move backwards, even if two snapshots were applied side by side.
+            ConditionExpression="attribute_not_exists(latest_snapshot) OR latest_snapshot < :s",
+            ExpressionAttributeValues={":s": {"S": snapshot}},
+        )
+
+    def fetch(self, market: str, creator_ids: Sequence[str]) -> dict[str, StoredEligibility]:
+        keys = [eligibility_key(market, cid) for cid in creator_ids]
+        found: dict[str, StoredEligibility] = {}
+        self.read_calls += (len(keys) + 99) // 100
+        for item in batch_get(self._table, keys, "sk, fp, #s, absent", {"#s": "status"}):
+            creator_id = item["sk"]["S"]
+            status: Status = item["status"]["S"]  # type: ignore[assignment]
+            found[creator_id] = StoredEligibility(creator_id, item["fp"]["S"], status, "absent" in item)
+        return found
+
+    def save(self, records: Sequence[Eligibility]) -> None:
+        if not records:
+            return
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        requests: list[WriteRequestTypeDef] = [{"PutRequest": {"Item": to_item(r, now)}} for r in records]
+        self.write_calls += batch_write(self._table, requests)
+
+    def present_creators(self, market: str) -> Iterator[str]:
+        for shard in range(SHARDS):
+            for item in query_all(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk",
+                FilterExpression="attribute_not_exists(absent)",
+                ProjectionExpression="sk",
+                ExpressionAttributeValues={":pk": {"S": f"ELIG#{market}#{shard:02d}"}},
+            ):
+                yield item["sk"]["S"]
+
+    def mark_absent(self, market: str, creator_ids: Sequence[str], last_seen: str) -> None:
+        for creator_id in creator_ids:
+            self.write_calls += 1
+            clients.dynamodb().update_item(
+                TableName=self._table,
+                Key=eligibility_key(market, creator_id),
+                UpdateExpression="SET absent = :t, last_seen = :d",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":t": {"BOOL": True}, ":d": {"S": last_seen}},
+            )
+
+    def get(self, market: str, creator_id: str) -> dict[str, Any] | None:
+        """One creator's record as stored (the API reads it)."""
+        item = clients.dynamodb().get_item(TableName=self._table, Key=eligibility_key(market, creator_id)).get("Item")
+        if item is None:
+            return None
+        return {
+            "creator_id": item["creator_id"]["S"],
+            "market": item["market"]["S"],
+            "status": item["status"]["S"],
+            "reasons": json.loads(item["reasons"]["S"]),
+            "as_of": item["as_of"]["S"],
+            "rules_version": item["rules_version"]["S"],
+            "absent": "absent" in item,
+            "last_seen": item.get("last_seen", {}).get("S"),
+        }

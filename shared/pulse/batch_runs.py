@@ -1,0 +1,71 @@
+"""One S3 notification of a manifest, end to end: claim, ingest, report, announce, complete.
+
+S3 delivers notifications at least once, and Lambda retries failed invocations, so every batch is
+claimed first, keyed by its manifest and the S3 event's identity (ETag + sequencer): a re-delivered
+notification finds the completed claim and returns its result without touching anything; a new
+upload of the manifest (a new sequencer) is a new batch run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pulse.datasets import SPECS
+from pulse.ingest import Applier, EventPublisher, PartSource, ReportSink, ingest_batch
+from pulse.manifest import BatchLocation
+from pulse.rules import Rules
+
+
+class BatchInProgress(RuntimeError):
+    """Another invocation holds this batch right now; this one fails so that Lambda retries it later."""
+
+
+class ClaimStore(Protocol):
+    def claim(self, location: BatchLocation, token: str, lease_seconds: int) -> dict[str, Any] | None:
+        """None when this run now owns the batch; the stored summary when it already completed."""
+        ...
+
+    def complete(self, location: BatchLocation, token: str, summary: dict[str, Any]) -> None: ...
+
+    def release(self, location: BatchLocation, token: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class IngestContext:
+    source: PartSource
+    sink: ReportSink
+    events: EventPublisher
+    claims: ClaimStore
+    rules: Rules
+    appliers: dict[str, Applier[Any]]
+    now: Callable[[], dt.datetime]
+    lease_seconds: int = 900
+    workdir: str | None = None
+
+
+def run_batch(location: BatchLocation, token: str, ctx: IngestContext) -> dict[str, Any]:
+    """Process the batch once; returns the run's summary (the event detail plus `duplicate`)."""
+    earlier = ctx.claims.claim(location, token, ctx.lease_seconds)
+    if earlier is not None:
+        return {**earlier, "duplicate": True}
+    try:
+        report = ingest_batch(
+            location,
+            SPECS[location.dataset],  # type: ignore[arg-type]
+            ctx.source,
+            ctx.appliers[location.dataset],
+            ctx.sink,
+            ctx.rules,
+            ctx.now,
+            ctx.workdir,
+        )
+        summary = {**report.event_detail(), "status": report.status, "outcome": report.outcome}
+        ctx.events.publish(report.event_type, [report.event_detail()])
+    except BaseException:
+        ctx.claims.release(location, token)
+        raise
+    ctx.claims.complete(location, token, summary)
+    return {**summary, "duplicate": False}

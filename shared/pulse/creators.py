@@ -1,0 +1,141 @@
+"""Applying a creators snapshot: eligibility records, status-change events, absences (spec §2.2).
+
+A creators batch is the market's full snapshot of that day. Storage is touched only where a
+record's content changes; the market remembers the latest snapshot applied, which is what keeps an
+unchanged creator's record fresh without rewriting it every day (see docs/design.md):
+- a snapshot older than the market's latest changes nothing (snapshots can arrive out of order);
+- a creator missing from a snapshot is marked absent, with the last snapshot it was seen in, so its
+  eligibility goes stale after `eligibility_max_age_days` instead of staying fresh for ever.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, Protocol
+
+from pulse.eligibility import Eligibility, Status, evaluate
+from pulse.ingest import Accepted, EventPublisher, RejectRow
+from pulse.manifest import BatchLocation
+from pulse.records import CreatorRow
+from pulse.rules import Rules
+
+CHUNK = 100  # one BatchGetItem's worth of keys
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEligibility:
+    """What the apply phase needs to know of a stored record to decide whether to write."""
+
+    creator_id: str
+    fingerprint: str
+    status: Status
+    absent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    creator_id: str
+    market: str
+    old_status: Status | None
+    new_status: Status
+    eligibility: Eligibility
+
+    def event_detail(self) -> dict[str, Any]:
+        return {
+            "creator_id": self.creator_id,
+            "market": self.market,
+            "old_status": self.old_status,
+            "new_status": self.new_status,
+            "reasons": [r.as_dict() for r in self.eligibility.reasons],
+            "as_of": self.eligibility.as_of,
+            "rules_version": self.eligibility.rules_version,
+        }
+
+
+@dataclass
+class Plan:
+    writes: list[Eligibility] = field(default_factory=list)
+    changes: list[StatusChange] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def plan_chunk(
+    rows: Sequence[CreatorRow], snapshot: str, rules: Rules, stored: dict[str, StoredEligibility]
+) -> Plan:
+    """Which records to write and which status changes to announce, for one chunk of rows."""
+    plan = Plan()
+    for row in rows:
+        record = evaluate(row, snapshot, rules)
+        before = stored.get(row.creator_id)
+        if before is not None and before.fingerprint == record.fingerprint and not before.absent:
+            plan.unchanged += 1
+            continue
+        plan.writes.append(record)
+        old = before.status if before else None
+        if old != record.status:
+            plan.changes.append(StatusChange(row.creator_id, row.market, old, record.status, record))
+    return plan
+
+
+class EligibilityStore(Protocol):
+    def latest_snapshot(self, market: str) -> str | None: ...
+
+    def set_latest_snapshot(self, market: str, snapshot: str) -> None: ...
+
+    def fetch(self, market: str, creator_ids: Sequence[str]) -> dict[str, StoredEligibility]: ...
+
+    def save(self, records: Sequence[Eligibility]) -> None: ...
+
+    def present_creators(self, market: str) -> Iterator[str]:
+        """Ids of the market's creators not marked absent."""
+        ...
+
+    def mark_absent(self, market: str, creator_ids: Sequence[str], last_seen: str) -> None: ...
+
+
+class CreatorsApplier:
+    def __init__(self, store: EligibilityStore, events: EventPublisher, rules: Rules) -> None:
+        self._store = store
+        self._events = events
+        self._rules = rules
+
+    def apply(
+        self,
+        location: BatchLocation,
+        rows: Iterator[Accepted[CreatorRow]],
+        accepted_ids: set[str],
+        reject: RejectRow,
+    ) -> dict[str, Any]:
+        snapshot = location.snapshot
+        assert snapshot is not None  # the creators folder layout always names its snapshot
+        market = location.market
+        latest = self._store.latest_snapshot(market)
+        if latest is not None and snapshot < latest:
+            return {"snapshot": snapshot, "superseded_by": latest, "records_written": 0, "status_changes": 0}
+        totals: Counter[str] = Counter()
+        while chunk := [accepted.row for accepted in islice(rows, CHUNK)]:
+            plan = plan_chunk(chunk, snapshot, self._rules, self._store.fetch(market, [r.creator_id for r in chunk]))
+            # Announce before writing: a crash in between re-announces on retry rather than never.
+            self._events.publish("CreatorEligibilityChanged", [c.event_detail() for c in plan.changes])
+            self._store.save(plan.writes)
+            totals["records_written"] += len(plan.writes)
+            totals["status_changes"] += len(plan.changes)
+            totals["unchanged"] += plan.unchanged
+            for change in plan.changes:
+                totals[f"became_{change.new_status}"] += 1
+        absent = [cid for cid in self._store.present_creators(market) if cid not in accepted_ids]
+        if absent and latest is not None:
+            self._store.mark_absent(market, absent, last_seen=latest)
+        if latest is None or snapshot > latest:
+            self._store.set_latest_snapshot(market, snapshot)
+        return {
+            "snapshot": snapshot,
+            "records_written": totals["records_written"],
+            "records_unchanged": totals["unchanged"],
+            "status_changes": totals["status_changes"],
+            "became": {s: totals[f"became_{s}"] for s in ("active", "invited", "ineligible")},
+            "marked_absent": len(absent) if latest is not None else 0,
+        }

@@ -1,0 +1,155 @@
+"""Streaming readers for part files: JSON Lines or CSV, each optionally gzip-compressed (spec §3).
+
+A part is read line by line from a byte stream, so memory holds one line at a time whatever the
+file's size; a line longer than `MAX_LINE_BYTES` is skipped (its row rejected) without being held.
+Problems that make a whole file unreadable (bad gzip, bad UTF-8, a CSV header without the record's
+fields) raise `BatchError`; problems of one row come out as a `RawRow` with an `error`.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from pulse.manifest import BatchError
+
+MAX_LINE_BYTES = 1_048_576
+# What a rejected row keeps of its raw text, so that a hostile file cannot bloat the report.
+RAW_TEXT_KEEP = 2_000
+_READ_BUFFER = 1 << 20
+_INT_CELL = re.compile(r"^[+-]?\d{1,20}$")
+
+
+@dataclass(frozen=True, slots=True)
+class RawRow:
+    """One row as read: `document` is a JSON object to validate, unless `error` says why not."""
+
+    line: int
+    raw: str
+    document: bytes | None = None
+    error: tuple[str, str] | None = None  # (reason, message)
+
+
+def open_part(stream: BinaryIO, key: str) -> BinaryIO:
+    """A buffered byte stream of the part's content, decompressed when the key ends in .gz."""
+    if key.endswith(".gz"):
+        return io.BufferedReader(gzip.GzipFile(fileobj=stream, mode="rb"), buffer_size=_READ_BUFFER)  # type: ignore[arg-type]
+    return io.BufferedReader(stream, buffer_size=_READ_BUFFER)  # type: ignore[arg-type]
+
+
+def iter_rows(stream: BinaryIO, key: str, field_kinds: Mapping[str, type]) -> Iterator[RawRow]:
+    """Rows of one part file; `field_kinds` maps the record's fields to int/bool/str for CSV cells."""
+    content = open_part(stream, key)
+    lines = _Lines(content, key)
+    if key.endswith((".csv", ".csv.gz")):
+        yield from _csv_rows(lines, key, field_kinds)
+    else:
+        yield from _jsonl_rows(lines)
+
+
+class _Lines:
+    """Decoded lines with their numbers; overlong lines are drained and reported, never held."""
+
+    def __init__(self, content: BinaryIO, key: str) -> None:
+        self._content = content
+        self._key = key
+        self.number = 0
+        self.overlong: set[int] = set()
+
+    def __iter__(self) -> Iterator[str]:
+        try:
+            while True:
+                chunk = self._content.readline(MAX_LINE_BYTES + 1)
+                if not chunk:
+                    return
+                self.number += 1
+                if len(chunk) > MAX_LINE_BYTES and not chunk.endswith(b"\n"):
+                    self.overlong.add(self.number)
+                    while chunk and not chunk.endswith(b"\n"):
+                        chunk = self._content.readline(MAX_LINE_BYTES)
+                    yield "\n"
+                    continue
+                if self.number == 1 and chunk.startswith(b"\xef\xbb\xbf"):
+                    chunk = chunk[3:]
+                yield chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BatchError(
+                "unreadable_file", f"line {self.number} is not valid UTF-8 ({exc.reason})", self._key
+            ) from exc
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise BatchError("unreadable_file", f"corrupt or truncated gzip data: {exc}", self._key) from exc
+
+
+def _jsonl_rows(lines: _Lines) -> Iterator[RawRow]:
+    for text in lines:
+        number = lines.number
+        if number in lines.overlong:
+            yield RawRow(number, "", error=("line_too_long", f"line is longer than {MAX_LINE_BYTES} bytes"))
+            continue
+        stripped = text.strip()
+        if not stripped:
+            continue  # blank lines are not rows
+        yield RawRow(number, stripped[:RAW_TEXT_KEEP], document=stripped.encode("utf-8"))
+
+
+def _csv_rows(lines: _Lines, key: str, field_kinds: Mapping[str, type]) -> Iterator[RawRow]:
+    reader = csv.reader(iter(lines), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        raise BatchError("unreadable_file", f"CSV header cannot be read: {exc}", key) from exc
+    header = [name.strip() for name in header]
+    missing = [name for name in field_kinds if name not in header]
+    if missing or len(set(header)) != len(header):
+        problem = f"missing columns {missing}" if missing else "a column name appears twice"
+        raise BatchError("bad_csv_header", f"CSV header: {problem}", key)
+    while True:
+        start = lines.number + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield RawRow(start, "", error=("malformed_row", f"CSV row cannot be parsed: {exc}"))
+            continue
+        end = lines.number
+        if any(n in lines.overlong for n in range(start, end + 1)):
+            yield RawRow(start, "", error=("line_too_long", f"line is longer than {MAX_LINE_BYTES} bytes"))
+            continue
+        if not cells or (len(cells) == 1 and not cells[0].strip()):
+            continue
+        raw = ",".join(cells)[:RAW_TEXT_KEEP]
+        if len(cells) != len(header):
+            message = f"row has {len(cells)} cells, header has {len(header)}"
+            yield RawRow(start, raw, error=("malformed_row", message))
+            continue
+        yield RawRow(start, raw, document=csv_cells_to_json(header, cells, field_kinds))
+
+
+def csv_cells_to_json(header: list[str], cells: list[str], field_kinds: Mapping[str, type]) -> bytes:
+    """Turn CSV text cells into the JSON the record would have had: ints, `true`/`false` booleans.
+
+    A cell that does not look like its type stays a string, so strict validation rejects it with
+    the same message a JSON row would get.
+    """
+    document: dict[str, object] = {}
+    for name, cell in zip(header, cells, strict=True):
+        kind = field_kinds.get(name)
+        if kind is None:
+            continue  # unknown extra columns are ignored, never stored
+        value: object = cell
+        if kind is bool and cell in ("true", "false"):
+            value = cell == "true"
+        elif kind is int and _INT_CELL.match(cell):
+            value = int(cell)
+        document[name] = value
+    return json.dumps(document).encode("utf-8")

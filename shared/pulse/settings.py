@@ -1,0 +1,29 @@
+"""Each function's environment, validated once and cached (the template sets every value)."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Env(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+
+class IngestSettings(_Env):
+    state_table: str = Field(alias="STATE_TABLE", min_length=1)
+    reports_bucket: str = Field(alias="REPORTS_BUCKET", min_length=1)
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+    # Where spill files go: /tmp on Lambda (sized by EphemeralStorage in the template).
+    workdir: str | None = Field(default=None, alias="PULSE_WORKDIR")
+
+
+@cache
+def ingest_settings() -> IngestSettings:
+    return IngestSettings.model_validate(dict(os.environ))
+
+
+def reset() -> None:
+    ingest_settings.cache_clear()
