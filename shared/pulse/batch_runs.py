@@ -54,13 +54,13 @@ def run_batch(location: BatchLocation, token: str, ctx: IngestContext) -> dict[s
     try:
         report = ingest_batch(
             location,
-            SPECS[location.dataset],  # type: ignore[arg-type]
-            ctx.source,
-            ctx.appliers[location.dataset],
-            ctx.sink,
-            ctx.rules,
-            ctx.now,
-            ctx.workdir,
+            SPECS[location.dataset],
+            source=ctx.source,
+            applier=ctx.appliers[location.dataset],
+            sink=ctx.sink,
+            rules=ctx.rules,
+            now=ctx.now,
+            workdir=ctx.workdir,
         )
         summary = {**report.event_detail(), "status": report.status, "outcome": report.outcome}
         ctx.events.publish(report.event_type, [report.event_detail()])

@@ -117,7 +117,9 @@ class CreatorsApplier:
             return {"snapshot": snapshot, "superseded_by": latest, "records_written": 0, "status_changes": 0}
         totals: Counter[str] = Counter()
         while chunk := [accepted.row for accepted in islice(rows, CHUNK)]:
-            plan = plan_chunk(chunk, snapshot, self._rules, self._store.fetch(market, [r.creator_id for r in chunk]))
+            plan = plan_chunk(
+                chunk, snapshot, self._rules, self._store.fetch(market, [r.creator_id for r in chunk])
+            )
             # Announce before writing: a crash in between re-announces on retry rather than never.
             self._events.publish("CreatorEligibilityChanged", [c.event_detail() for c in plan.changes])
             self._store.save(plan.writes)

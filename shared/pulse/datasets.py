@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from pydantic import ValidationError
 
@@ -31,7 +31,9 @@ ContextCheck = Callable[[R, BatchLocation, Rules], Rejection | None]
 
 def _market_matches(row: Row, location: BatchLocation, rules: Rules) -> Rejection | None:
     if row.market != location.market:
-        return Rejection("market_mismatch", "market", f"row is for {row.market}, batch is for {location.market}")
+        return Rejection(
+            "market_mismatch", "market", f"row is for {row.market}, batch is for {location.market}"
+        )
     return None
 
 
@@ -47,7 +49,9 @@ def _revenue_checks(row: RevenueRow, location: BatchLocation, rules: Rules) -> R
         return mismatch
     expected = rules.currency_of(location.market)
     if row.currency != expected:
-        return Rejection("currency_mismatch", "currency", f"{location.market} pays in {expected}, row is in {row.currency}")
+        return Rejection(
+            "currency_mismatch", "currency", f"{location.market} pays in {expected}, row is in {row.currency}"
+        )
     return None
 
 
@@ -56,14 +60,14 @@ class DatasetSpec(Generic[R]):
     name: Dataset
     record: type[R]
     id_field: str
-    check: ContextCheck[R] = field(default=_market_matches)  # type: ignore[assignment]
+    check: ContextCheck[R] = field(default=_market_matches)
 
     @property
     def field_kinds(self) -> dict[str, type]:
         """Each field's JSON kind (int, bool or str), to read CSV cells as the JSON would be."""
         kinds: dict[str, type] = {}
         for name, info in self.record.model_fields.items():
-            kinds[name] = info.annotation if info.annotation in (int, bool) else str  # type: ignore[assignment]
+            kinds[name] = info.annotation if info.annotation in (int, bool) else str
         return kinds
 
     def row_id(self, row: R) -> str:
@@ -71,7 +75,7 @@ class DatasetSpec(Generic[R]):
 
     def validate_row(self, document: bytes, location: BatchLocation, rules: Rules) -> R | Rejection:
         try:
-            row = self.record.model_validate_json(document)
+            row = cast(R, self.record.model_validate_json(document))
         except ValidationError as exc:
             return rejection_from(exc)
         return self.check(row, location, rules) or row
@@ -83,7 +87,9 @@ def rejection_from(exc: ValidationError) -> Rejection:
     kind = first["type"]
     where = ".".join(str(p) for p in first["loc"]) or None
     if kind in ("json_invalid", "model_type", "model_attributes_type"):
-        return Rejection("malformed_row", None, "row is not a JSON object" if kind != "json_invalid" else first["msg"])
+        return Rejection(
+            "malformed_row", None, "row is not a JSON object" if kind != "json_invalid" else first["msg"]
+        )
     if kind == "missing":
         return Rejection("missing_field", where, "field is required")
     return Rejection("invalid_value", where, first["msg"])
@@ -94,6 +100,7 @@ VIDEOS: DatasetSpec[VideoRow] = DatasetSpec("videos", VideoRow, "video_id", _vid
 REVENUE: DatasetSpec[RevenueRow] = DatasetSpec("revenue", RevenueRow, "row_id", _revenue_checks)
 ADJUSTMENTS: DatasetSpec[AdjustmentRow] = DatasetSpec("adjustments", AdjustmentRow, "adjustment_id")
 
-SPECS: dict[str, DatasetSpec[CreatorRow] | DatasetSpec[VideoRow] | DatasetSpec[RevenueRow] | DatasetSpec[AdjustmentRow]] = {
-    spec.name: spec for spec in (CREATORS, VIDEOS, REVENUE, ADJUSTMENTS)
-}
+SPECS: dict[
+    str,
+    DatasetSpec[CreatorRow] | DatasetSpec[VideoRow] | DatasetSpec[RevenueRow] | DatasetSpec[AdjustmentRow],
+] = {spec.name: spec for spec in (CREATORS, VIDEOS, REVENUE, ADJUSTMENTS)}

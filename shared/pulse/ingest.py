@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Generic, Protocol
+from typing import IO, Any, BinaryIO, Generic, Protocol, cast
 
 from pulse.datasets import DatasetSpec, R, Rejection
 from pulse.manifest import MANIFEST_NAME, BatchError, BatchLocation, Manifest, parse_manifest
@@ -61,7 +61,7 @@ class Accepted(Generic[R]):
 RejectRow = Callable[[Accepted[Any], Rejection], None]
 
 
-class Applier(Protocol[R]):  # type: ignore[misc]  # R is used invariantly by design
+class Applier(Protocol[R]):
     """A dataset's apply phase: turns the accepted rows into state and returns what it did."""
 
     def apply(
@@ -116,7 +116,9 @@ class _ReadPhase(Generic[R]):
             self.files.append(FileCount(key=part.key, rows_expected=part.rows, rows_read=rows_in_file))
             if rows_in_file != part.rows:
                 raise BatchError(
-                    "row_count_mismatch", f"manifest says {part.rows} rows, the file has {rows_in_file}", part.key
+                    "row_count_mismatch",
+                    f"manifest says {part.rows} rows, the file has {rows_in_file}",
+                    part.key,
                 )
 
     def _judge(
@@ -133,10 +135,17 @@ class _ReadPhase(Generic[R]):
         row_id = self.spec.row_id(verdict)
         if row_id in self.accepted_ids:
             field_name = self.spec.id_field
-            self.rejects.add(key, line, Rejection("duplicate_id", field_name, f"{row_id} appeared earlier in the batch"), raw)
+            self.rejects.add(
+                key,
+                line,
+                Rejection("duplicate_id", field_name, f"{row_id} appeared earlier in the batch"),
+                raw,
+            )
             return
         self.accepted_ids.add(row_id)
-        self.spill.write(json.dumps([key, line, verdict.model_dump(mode="json")], separators=(",", ":")) + "\n")
+        self.spill.write(
+            json.dumps([key, line, verdict.model_dump(mode="json")], separators=(",", ":")) + "\n"
+        )
 
 
 def _spilled(path: Path, record: type[R]) -> Iterator[Accepted[R]]:
@@ -144,12 +153,13 @@ def _spilled(path: Path, record: type[R]) -> Iterator[Accepted[R]]:
         for text in handle:
             key, line, values = json.loads(text)
             # Already validated in the read phase: rebuild without validating twice.
-            yield Accepted(key, line, record.model_construct(**values))
+            yield Accepted(key, line, cast(R, record.model_construct(**values)))
 
 
 def ingest_batch(
     location: BatchLocation,
     spec: DatasetSpec[R],
+    *,
     source: PartSource,
     applier: Applier[R],
     sink: ReportSink,
@@ -166,11 +176,14 @@ def ingest_batch(
             rejects = RejectLog(rejected_handle)
             with spill_path.open("w", encoding="utf-8") as spill:
                 phase = _ReadPhase(spec, location, rules, rejects, spill)
+                problem_report: BatchProblem | None
                 try:
                     manifest = parse_manifest(source.read_manifest(location), location)
                     phase.read(manifest, source)
                 except BatchError as problem:
-                    problem_report = BatchProblem(code=problem.code, message=problem.message, file=problem.file)
+                    problem_report = BatchProblem(
+                        code=problem.code, message=problem.message, file=problem.file
+                    )
                 else:
                     problem_report = None
             outcome: dict[str, Any] = {}
@@ -179,8 +192,19 @@ def ingest_batch(
                 def reject(accepted: Accepted[Any], rejection: Rejection) -> None:
                     rejects.add(accepted.file, accepted.line, rejection, accepted.row.model_dump(mode="json"))
 
-                outcome = applier.apply(location, _spilled(spill_path, spec.record), phase.accepted_ids, reject)
-        report = _report(location, rules, phase, rejects, problem_report, outcome, started, now())
+                outcome = applier.apply(
+                    location, _spilled(spill_path, spec.record), phase.accepted_ids, reject
+                )
+        report = _report(
+            location,
+            rules,
+            phase,
+            rejects,
+            problem=problem_report,
+            outcome=outcome,
+            started=started,
+            finished=now(),
+        )
         sink.write(report, rejected_path)
     return report
 
@@ -190,6 +214,7 @@ def _report(
     rules: Rules,
     phase: _ReadPhase[Any],
     rejects: RejectLog,
+    *,
     problem: BatchProblem | None,
     outcome: dict[str, Any],
     started: dt.datetime,

@@ -19,7 +19,9 @@ MANIFEST_MAX_BYTES = 1_048_576
 
 _ID = ID_PATTERN.pattern.strip("^$")
 _FOLDERS: dict[str, re.Pattern[str]] = {
-    "creators": re.compile(r"^creators/market=(?P<market>[A-Z]{2})/snapshot=(?P<snapshot>\d{4}-\d{2}-\d{2})/$"),
+    "creators": re.compile(
+        r"^creators/market=(?P<market>[A-Z]{2})/snapshot=(?P<snapshot>\d{4}-\d{2}-\d{2})/$"
+    ),
     "videos": re.compile(r"^videos/market=(?P<market>[A-Z]{2})/snapshot=(?P<snapshot>\d{4}-\d{2}-\d{2})/$"),
     "revenue": re.compile(
         rf"^revenue/market=(?P<market>[A-Z]{{2}})/date=(?P<date>\d{{4}}-\d{{2}}-\d{{2}})/(?P<batch_id>{_ID})/$"
@@ -77,7 +79,9 @@ def locate_batch(manifest_key: str) -> BatchLocation:
     pattern = _FOLDERS.get(dataset)
     match = pattern.match(folder) if pattern else None
     if match is None:
-        raise BatchError("bad_batch_folder", f"{folder!r} does not follow the batch folder layout of its dataset")
+        raise BatchError(
+            "bad_batch_folder", f"{folder!r} does not follow the batch folder layout of its dataset"
+        )
     groups = match.groupdict()
     return BatchLocation(
         dataset=dataset,  # type: ignore[arg-type]  # checked by the pattern lookup above
@@ -126,7 +130,8 @@ def parse_manifest(document: bytes, location: BatchLocation) -> Manifest:
     if manifest.dataset != location.dataset or manifest.market != location.market:
         raise BatchError(
             "manifest_mismatch",
-            f"manifest says {manifest.dataset}/{manifest.market}, folder is {location.dataset}/{location.market}",
+            f"manifest says {manifest.dataset}/{manifest.market}, "
+            f"folder is {location.dataset}/{location.market}",
             MANIFEST_NAME,
         )
     if location.snapshot is not None and manifest.snapshot != location.snapshot:

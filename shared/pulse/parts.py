@@ -14,9 +14,9 @@ import io
 import json
 import re
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from pulse.manifest import BatchError
 
@@ -40,8 +40,10 @@ class RawRow:
 def open_part(stream: BinaryIO, key: str) -> BinaryIO:
     """A buffered byte stream of the part's content, decompressed when the key ends in .gz."""
     if key.endswith(".gz"):
-        return io.BufferedReader(gzip.GzipFile(fileobj=stream, mode="rb"), buffer_size=_READ_BUFFER)  # type: ignore[arg-type]
-    return io.BufferedReader(stream, buffer_size=_READ_BUFFER)  # type: ignore[arg-type]
+        return cast(
+            BinaryIO, io.BufferedReader(gzip.GzipFile(fileobj=stream, mode="rb"), buffer_size=_READ_BUFFER)
+        )
+    return cast(BinaryIO, io.BufferedReader(cast(io.RawIOBase, stream), buffer_size=_READ_BUFFER))
 
 
 def iter_rows(stream: BinaryIO, key: str, field_kinds: Mapping[str, type]) -> Iterator[RawRow]:
@@ -153,3 +155,43 @@ def csv_cells_to_json(header: list[str], cells: list[str], field_kinds: Mapping[
             value = int(cell)
         document[name] = value
     return json.dumps(document).encode("utf-8")
+
+
+def write_part(
+    rows: Iterable[Mapping[str, object]], key: str, handle: BinaryIO, columns: Sequence[str] = ()
+) -> int:
+    """Write rows as the part file `key` names (.jsonl/.csv, optionally .gz); returns the row count.
+
+    The writer of `pulse generate` and `pulse upload`; CSV needs `columns` for its header.
+    """
+    count = 0
+    target: BinaryIO = handle
+    gz: gzip.GzipFile | None = None
+    if key.endswith(".gz"):
+        gz = gzip.GzipFile(fileobj=handle, mode="wb", compresslevel=6, mtime=0)
+        target = gz  # type: ignore[assignment]
+    text = io.TextIOWrapper(target, encoding="utf-8", newline="", write_through=False)
+    try:
+        if key.endswith((".csv", ".csv.gz")):
+            writer = csv.writer(text, lineterminator="\n")
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow([_csv_cell(row.get(c)) for c in columns])
+                count += 1
+        else:
+            for row in rows:
+                text.write(json.dumps(row, separators=(",", ":")))
+                text.write("\n")
+                count += 1
+        text.flush()
+    finally:
+        text.detach()
+        if gz is not None:
+            gz.close()
+    return count
+
+
+def _csv_cell(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)

@@ -15,9 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from pulse.ids import DATE_PATTERN, ID_PATTERN, MARKET_PATTERN, MONTH_PATTERN
 
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 # DynamoDB numbers hold 38 digits; money and counts stay far below a signed 64-bit integer.
 _INT64_MAX = 2**63 - 1
 

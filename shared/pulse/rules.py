@@ -34,7 +34,7 @@ class Currency(_Frozen):
     @property
     def minor_unit_micros(self) -> int:
         """Micros in one minor unit (one cent for 2 digits: 10_000 micros)."""
-        return 10 ** (6 - self.minor_unit_digits)
+        return int(10 ** (6 - self.minor_unit_digits))
 
 
 class Market(_Frozen):

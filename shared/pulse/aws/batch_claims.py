@@ -38,7 +38,9 @@ class DynamoClaimStore:
                     "expires_at": {"N": str(now + _CLAIM_TTL_SECONDS)},
                 },
                 # Free, or completed by another upload, or held by a run whose lease ran out (it crashed).
-                ConditionExpression="attribute_not_exists(pk) OR (#st = :done AND #tk <> :tk) OR lease_until < :now",
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR (#st = :done AND #tk <> :tk) OR lease_until < :now"
+                ),
                 ExpressionAttributeNames={"#st": "state", "#tk": "token"},
                 ExpressionAttributeValues={
                     ":done": {"S": "done"},
@@ -51,7 +53,11 @@ class DynamoClaimStore:
                 raise
         else:
             return None
-        item = clients.dynamodb().get_item(TableName=self._table, Key=_key(location), ConsistentRead=True).get("Item", {})
+        item = (
+            clients.dynamodb()
+            .get_item(TableName=self._table, Key=_key(location), ConsistentRead=True)
+            .get("Item", {})
+        )
         if item.get("state", {}).get("S") == "done" and item.get("token", {}).get("S") == token:
             return json.loads(item["summary"]["S"])  # type: ignore[no-any-return]
         raise BatchInProgress(f"{location.folder} is being processed by another invocation")

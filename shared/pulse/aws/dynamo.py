@@ -31,7 +31,7 @@ def batch_write(table: str, requests: Sequence[WriteRequestTypeDef]) -> int:
     """Write every request, 25 per call; returns the number of BatchWriteItem calls made."""
     calls = 0
     for start in range(0, len(requests), WRITE_BATCH):
-        pending: list[WriteRequestTypeDef] = list(requests[start : start + WRITE_BATCH])
+        pending: list[Any] = list(requests[start : start + WRITE_BATCH])
         for attempt in range(_ATTEMPTS):
             calls += 1
             response = clients.dynamodb().batch_write_item(RequestItems={table: pending})
@@ -47,7 +47,7 @@ def batch_write(table: str, requests: Sequence[WriteRequestTypeDef]) -> int:
 def batch_get(table: str, keys: Sequence[Item], projection: str, names: dict[str, str]) -> Iterator[Item]:
     """Every item that exists among `keys` (100 per BatchGetItem), in no particular order."""
     for start in range(0, len(keys), GET_BATCH):
-        request: KeysAndAttributesTypeDef = {
+        request: KeysAndAttributesTypeDef | Any = {
             "Keys": list(keys[start : start + GET_BATCH]),
             "ProjectionExpression": projection,
             "ExpressionAttributeNames": names,

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import zlib
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pulse.aws import clients
 from pulse.aws.dynamo import Item, batch_get, batch_write, query_all
@@ -70,7 +70,11 @@ class DynamoEligibilityStore:
 
     def latest_snapshot(self, market: str) -> str | None:
         self.read_calls += 1
-        item = clients.dynamodb().get_item(TableName=self._table, Key=_market_key(market), ConsistentRead=True).get("Item")
+        item = (
+            clients.dynamodb()
+            .get_item(TableName=self._table, Key=_market_key(market), ConsistentRead=True)
+            .get("Item")
+        )
         return item["latest_snapshot"]["S"] if item else None
 
     def set_latest_snapshot(self, market: str, snapshot: str) -> None:
@@ -90,7 +94,7 @@ class DynamoEligibilityStore:
         self.read_calls += (len(keys) + 99) // 100
         for item in batch_get(self._table, keys, "sk, fp, #s, absent", {"#s": "status"}):
             creator_id = item["sk"]["S"]
-            status: Status = item["status"]["S"]  # type: ignore[assignment]
+            status = cast(Status, item["status"]["S"])
             found[creator_id] = StoredEligibility(creator_id, item["fp"]["S"], status, "absent" in item)
         return found
 
@@ -125,7 +129,11 @@ class DynamoEligibilityStore:
 
     def get(self, market: str, creator_id: str) -> dict[str, Any] | None:
         """One creator's record as stored (the API reads it)."""
-        item = clients.dynamodb().get_item(TableName=self._table, Key=eligibility_key(market, creator_id)).get("Item")
+        item = (
+            clients.dynamodb()
+            .get_item(TableName=self._table, Key=eligibility_key(market, creator_id))
+            .get("Item")
+        )
         if item is None:
             return None
         return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event
@@ -20,14 +21,18 @@ def handle_manifest_notifications(event: dict[str, Any], expected_dataset: str) 
     for record in S3Event(event).records:
         bucket = record.s3.bucket.name
         obj = record.s3.get_object
-        key = obj.key
+        key = unquote_plus(obj.key)  # S3 notifications carry the key URL-encoded (market%3DUS)
         try:
             location = locate_batch(key)
             if location.dataset != expected_dataset:
-                raise BatchError("wrong_function", f"{key} is a {location.dataset} batch, not {expected_dataset}")
+                raise BatchError(
+                    "wrong_function", f"{key} is a {location.dataset} batch, not {expected_dataset}"
+                )
         except BatchError as problem:
             # Nothing can be read from a key outside the layout: say so loudly and go on.
-            logger.error("manifest key rejected", extra={"key": key, "code": problem.code, "reason": problem.message})
+            logger.error(
+                "manifest key rejected", extra={"key": key, "code": problem.code, "reason": problem.message}
+            )
             metrics.add_metric(name="BatchesRejected", unit=MetricUnit.Count, value=1)
             results.append({"manifest_key": key, "status": "rejected", "error": problem.code})
             continue
@@ -36,10 +41,17 @@ def handle_manifest_notifications(event: dict[str, Any], expected_dataset: str) 
         summary = run_batch(location, token, ctx)
         logger.info(
             "batch done",
-            extra={"manifest_key": key, "status": summary["status"], "duplicate": summary["duplicate"],
-                   "rows_read": summary["rows_read"], "rows_rejected": summary["rows_rejected"]},
+            extra={
+                "manifest_key": key,
+                "status": summary["status"],
+                "duplicate": summary["duplicate"],
+                "rows_read": summary["rows_read"],
+                "rows_rejected": summary["rows_rejected"],
+            },
         )
-        if not summary["duplicate"]:
+        if summary["duplicate"]:
+            metrics.add_metric(name="DuplicateNotifications", unit=MetricUnit.Count, value=1)
+        else:
             metrics.add_metric(name="RowsProcessed", unit=MetricUnit.Count, value=summary["rows_read"])
             metrics.add_metric(name="RowsAccepted", unit=MetricUnit.Count, value=summary["rows_accepted"])
             metrics.add_metric(name="RowsRejected", unit=MetricUnit.Count, value=summary["rows_rejected"])

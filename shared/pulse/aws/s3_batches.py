@@ -30,7 +30,9 @@ class S3PartSource:
         body = response["Body"]
         if response["ContentLength"] > MANIFEST_MAX_BYTES:
             body.close()
-            raise BatchError("bad_manifest", f"manifest is larger than {MANIFEST_MAX_BYTES} bytes", MANIFEST_NAME)
+            raise BatchError(
+                "bad_manifest", f"manifest is larger than {MANIFEST_MAX_BYTES} bytes", MANIFEST_NAME
+            )
         return body.read()
 
     @contextmanager
@@ -39,7 +41,9 @@ class S3PartSource:
             response = clients.s3().get_object(Bucket=self._bucket, Key=location.part_key(key))
         except ClientError as exc:
             if exc.response["Error"]["Code"] in _MISSING:
-                raise BatchError("missing_file", "the manifest lists this file but it is not in the batch folder", key) from exc
+                raise BatchError(
+                    "missing_file", "the manifest lists this file but it is not in the batch folder", key
+                ) from exc
             raise
         body = response["Body"]
         try:
@@ -56,7 +60,10 @@ class S3ReportSink:
         s3 = clients.s3()
         # Rejected rows first: a report that exists always has its rejected.jsonl beside it.
         s3.upload_file(
-            str(rejected_rows), self._bucket, report.rejected_key, ExtraArgs={"ContentType": "application/x-ndjson"}
+            str(rejected_rows),
+            self._bucket,
+            report.rejected_key,
+            ExtraArgs={"ContentType": "application/x-ndjson"},
         )
         s3.put_object(
             Bucket=self._bucket,

@@ -1,0 +1,54 @@
+"""Upload a batch the way producers do: part files first, `_manifest.json` last (spec §3)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pulse.manifest import MANIFEST_NAME
+from pulse.parts import write_part
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    key: str
+    size: int
+    etag: str
+
+
+def put_bytes(s3: Any, bucket: str, key: str, body: bytes) -> Uploaded:
+    response = s3.put_object(Bucket=bucket, Key=key, Body=body)
+    return Uploaded(key, len(body), response["ETag"].strip('"'))
+
+
+def upload_batch(
+    s3: Any,
+    bucket: str,
+    folder: str,
+    parts: Mapping[str, Iterable[Mapping[str, object]]],
+    *,
+    columns: Sequence[str] = (),
+    snapshot: str | None = None,
+    manifest_rows: Mapping[str, int] | None = None,
+    manifest_extra: Mapping[str, Any] | None = None,
+) -> Uploaded:
+    """Write each part, then the manifest naming them with their row counts (or `manifest_rows`)."""
+    dataset, market_part = folder.split("/")[0:2]
+    files = []
+    for name, rows in parts.items():
+        buffer = io.BytesIO()
+        count = write_part(rows, name, buffer, columns)
+        put_bytes(s3, bucket, folder + name, buffer.getvalue())
+        files.append({"key": name, "rows": (manifest_rows or {}).get(name, count)})
+    manifest: dict[str, Any] = {
+        "dataset": dataset,
+        "market": market_part.removeprefix("market="),
+        "files": files,
+    }
+    if snapshot is not None:
+        manifest["snapshot"] = snapshot
+    manifest.update(manifest_extra or {})
+    return put_bytes(s3, bucket, folder + MANIFEST_NAME, json.dumps(manifest).encode())

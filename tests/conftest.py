@@ -1,0 +1,96 @@
+"""Fixtures: a moto account holding the template's resources, and ways to drive the functions."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from pulse.aws import wiring
+from pulse_local.lambdas import route_object
+from pulse_local.resources import create_resources
+from pulse_local.template import REGION, Stack
+from pulse_local.uploads import Uploaded
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A private, empty moto account; no request leaves the process."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        wiring.reset()
+        yield
+    wiring.reset()
+
+
+@pytest.fixture
+def stack(aws: None) -> Stack:
+    """The template's tables, buckets, bus and queues, created on moto from template.yaml."""
+    built = Stack()
+    create_resources(built)
+    return built
+
+
+@pytest.fixture
+def s3(aws: None) -> Any:
+    return boto3.client("s3", region_name=REGION)
+
+
+@pytest.fixture
+def dynamodb(aws: None) -> Any:
+    return boto3.client("dynamodb", region_name=REGION)
+
+
+@pytest.fixture
+def bus_events(stack: Stack) -> Callable[[], list[dict[str, Any]]]:
+    """Every event put on EventBus from now on, read back through a rule and an SQS queue."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    events = boto3.client("events", region_name=REGION)
+    url = sqs.create_queue(QueueName="test-bus-capture")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = stack.name_of("EventBus")
+    events.put_rule(Name="capture-all", EventBusName=bus, EventPattern=json.dumps({"source": ["pulse"]}))
+    events.put_targets(Rule="capture-all", EventBusName=bus, Targets=[{"Id": "capture", "Arn": arn}])
+    seen: list[dict[str, Any]] = []
+
+    def drain() -> list[dict[str, Any]]:
+        while True:
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return seen
+            for message in messages:
+                seen.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    return drain
+
+
+_sequencer = itertools.count(0x5F0000000000000)
+
+
+@pytest.fixture
+def deliver(stack: Stack) -> Callable[[Uploaded], list[Any]]:
+    """S3's notification of an uploaded object, delivered to the functions its key routes to."""
+
+    def _deliver(uploaded: Uploaded, sequencer: str | None = None) -> list[Any]:
+        seq = sequencer or f"{next(_sequencer):016X}"
+        return route_object(
+            stack,
+            stack.name_of("IngestBucket"),
+            uploaded.key,
+            size=uploaded.size,
+            etag=uploaded.etag,
+            sequencer=seq,
+        )
+
+    return _deliver

@@ -1,0 +1,138 @@
+"""template.yaml is the one description of the system: check what the code relies on it for."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pulse_local.lambdas import load_handler
+from pulse_local.template import ROOT, Stack
+
+STACK = Stack()
+FUNCTIONS = sorted(STACK.functions)
+RESOURCE_VARIABLES = {
+    "STATE_TABLE",
+    "REPORTS_BUCKET",
+    "EVENT_BUS_NAME",
+    "INGEST_BUCKET",
+    "DEAD_LETTER_QUEUE_URL",
+}
+
+
+def _own_env(logical: str) -> dict[str, Any]:
+    return STACK.functions[logical]["Properties"].get("Environment", {}).get("Variables", {})  # type: ignore[no-any-return]
+
+
+def _intrinsics(value: Any) -> set[str]:
+    """The resources a template value refers to, through Ref, GetAtt or Sub."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, arg in value.items():
+            if key == "Ref" and isinstance(arg, str):
+                found.add(arg)
+            elif key == "Fn::GetAtt":
+                found.add(arg[0])
+            elif key == "Fn::Sub":
+                text = arg if isinstance(arg, str) else arg[0]
+                found.update(t.split(".")[0] for t in re.findall(r"\$\{([^}]+)\}", text))
+            else:
+                found |= _intrinsics(arg)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _intrinsics(item)
+    return found
+
+
+def test_the_template_declares_the_logical_ids_the_spec_names() -> None:
+    assert STACK.resources["IngestBucket"]["Type"] == "AWS::S3::Bucket"
+    assert STACK.resources["ReportsBucket"]["Type"] == "AWS::S3::Bucket"
+    assert STACK.resources["EventBus"]["Type"] == "AWS::Events::EventBus"
+
+
+@pytest.mark.parametrize("logical", FUNCTIONS)
+def test_every_function_handler_imports(logical: str) -> None:
+    assert callable(load_handler(STACK, logical))
+
+
+@pytest.mark.parametrize("logical", FUNCTIONS)
+def test_every_resource_variable_comes_from_the_template_and_names_a_declared_resource(logical: str) -> None:
+    env = _own_env(logical)
+    resolved = STACK.function_environment(logical)
+    declared = set(STACK.resources) | {f"AWS::{p}" for p in ("StackName", "AccountId", "Region", "Partition")}
+    for name, value in env.items():
+        if name in RESOURCE_VARIABLES:
+            refs = _intrinsics(value)
+            assert refs, f"{logical}.{name} is hard-coded: {value!r}"
+            assert refs <= declared, f"{logical}.{name} refers to undeclared {refs - declared}"
+            physical = set(STACK.physical_names.values())
+            assert resolved[name] in physical or resolved[name].startswith("https://"), f"{logical}.{name}"
+
+
+@pytest.mark.parametrize("logical", FUNCTIONS)
+def test_every_function_is_built_without_docker_and_fails_into_the_dead_letter_queue(logical: str) -> None:
+    function = STACK.functions[logical]
+    assert function["Metadata"]["BuildMethod"] == "makefile"
+    assert f"build-{logical}:" in (ROOT / "functions" / "Makefile").read_text()
+    on_failure = function["Properties"]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert on_failure == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
+
+
+@pytest.mark.parametrize("logical", FUNCTIONS)
+def test_every_function_has_an_errors_alarm(logical: str) -> None:
+    alarms = STACK.of_type("AWS::CloudWatch::Alarm").values()
+    watched = [
+        a
+        for a in alarms
+        if a["Properties"]["MetricName"] == "Errors"
+        and {"Name": "FunctionName", "Value": {"Ref": logical}} in a["Properties"]["Dimensions"]
+    ]
+    assert len(watched) == 1
+    assert watched[0]["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_the_dead_letter_queue_depth_is_alarmed() -> None:
+    alarms = STACK.of_type("AWS::CloudWatch::Alarm").values()
+    assert any(
+        a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        and a["Properties"]["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}
+        for a in alarms
+    )
+
+
+@pytest.mark.parametrize("logical", FUNCTIONS)
+def test_policies_name_their_resources_and_use_no_wildcard_actions(logical: str) -> None:
+    for policy in STACK.functions[logical]["Properties"].get("Policies", []):
+        for statement in policy["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert all("*" not in action for action in actions), statement
+            assert statement["Resource"] != "*", statement
+            assert _intrinsics(statement["Resource"]), f"hard-coded resource in {statement}"
+
+
+def test_manifests_route_to_their_dataset_function() -> None:
+    routes = {(r.bucket_logical, r.prefix, r.suffix): r.function for r in STACK.s3_routes()}
+    assert routes[("IngestBucket", "creators/", "_manifest.json")] == "CreatorsIngestFunction"
+
+
+def test_the_layer_pins_exactly_the_runtime_dependencies() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    layer = [
+        line.strip()
+        for line in (ROOT / "infra" / "layer" / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert sorted(layer) == sorted(project)
+    layer_resource = STACK.resources["SharedLayer"]
+    assert layer_resource["Metadata"]["BuildMethod"] == "makefile"
+    assert "--platform manylinux2014_aarch64" in Path(ROOT / "infra/layer/Makefile").read_text()
+    assert "--python-version 3.13" in Path(ROOT / "infra/layer/Makefile").read_text()
+
+
+def test_globals_pin_the_runtime_and_architecture() -> None:
+    function_globals = STACK.template["Globals"]["Function"]
+    assert function_globals["Runtime"] == "python3.13"
+    assert function_globals["Architectures"] == ["arm64"]
