@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -53,6 +53,8 @@ class MemoryEligibilityStore:
         self.absent: dict[tuple[str, str], str] = {}
         self.latest: dict[str, str] = {}
         self.saves = 0
+        self.fetches = 0
+        self.rosters = MemoryRosterStore()
 
     def latest_snapshot(self, market: str) -> str | None:
         return self.latest.get(market)
@@ -61,6 +63,7 @@ class MemoryEligibilityStore:
         self.latest[market] = snapshot
 
     def fetch(self, market: str, creator_ids: Sequence[str]) -> dict[str, StoredEligibility]:
+        self.fetches += 1
         found = {}
         for cid in creator_ids:
             record = self.records.get((market, cid))
@@ -76,9 +79,18 @@ class MemoryEligibilityStore:
             self.records[(record.market, record.creator_id)] = record
             self.absent.pop((record.market, record.creator_id), None)
 
-    def present_creators(self, market: str) -> Iterator[str]:
-        return iter([cid for (m, cid) in self.records if m == market and (m, cid) not in self.absent])
-
     def mark_absent(self, market: str, creator_ids: Sequence[str], last_seen: str) -> None:
         for cid in creator_ids:
             self.absent[(market, cid)] = last_seen
+
+
+class MemoryRosterStore:
+    def __init__(self) -> None:
+        self.rosters: dict[tuple[str, str], list[str]] = {}
+
+    def read(self, market: str, snapshot: str) -> Iterator[str] | None:
+        roster = self.rosters.get((market, snapshot))
+        return None if roster is None else iter(roster)
+
+    def write(self, market: str, snapshot: str, creator_ids: Iterable[str]) -> None:
+        self.rosters[(market, snapshot)] = sorted(creator_ids)

@@ -7,12 +7,13 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pulse_local.template import ACCOUNT_ID, REGION, Stack
+from pulse_local.template import ACCOUNT_ID, REGION, ROOT, Stack
 
 
 @dataclass
@@ -46,6 +47,10 @@ def function_environment(stack: Stack, logical: str) -> Iterator[None]:
 
 
 def load_handler(stack: Stack, logical: str) -> Callable[[dict[str, Any], Any], Any]:
+    """The handler callable, imported from the function's CodeUri as Lambda does from /var/task."""
+    code_dir = str(ROOT / stack.functions[logical]["Properties"]["CodeUri"])
+    if code_dir not in sys.path:
+        sys.path.insert(0, code_dir)
     module_name, _, attribute = stack.handler_of(logical).rpartition(".")
     return getattr(importlib.import_module(module_name), attribute)  # type: ignore[no-any-return]
 

@@ -11,11 +11,12 @@ unchanged creator's record fresh without rewriting it every day (see docs/design
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Protocol
 
+from pulse.concurrency import bounded_map
 from pulse.eligibility import Eligibility, Status, evaluate
 from pulse.ingest import Accepted, EventPublisher, RejectRow
 from pulse.manifest import BatchLocation
@@ -89,18 +90,28 @@ class EligibilityStore(Protocol):
 
     def save(self, records: Sequence[Eligibility]) -> None: ...
 
-    def present_creators(self, market: str) -> Iterator[str]:
-        """Ids of the market's creators not marked absent."""
-        ...
-
     def mark_absent(self, market: str, creator_ids: Sequence[str], last_seen: str) -> None: ...
 
 
+class RosterStore(Protocol):
+    """The creator ids each applied snapshot held, kept beside its report."""
+
+    def read(self, market: str, snapshot: str) -> Iterator[str] | None:
+        """None when that snapshot's roster is not there."""
+        ...
+
+    def write(self, market: str, snapshot: str, creator_ids: Iterable[str]) -> None: ...
+
+
 class CreatorsApplier:
-    def __init__(self, store: EligibilityStore, events: EventPublisher, rules: Rules) -> None:
+    def __init__(
+        self, store: EligibilityStore, rosters: RosterStore, events: EventPublisher, rules: Rules, workers: int = 8
+    ) -> None:
         self._store = store
+        self._rosters = rosters
         self._events = events
         self._rules = rules
+        self._workers = workers
 
     def apply(
         self,
@@ -115,22 +126,28 @@ class CreatorsApplier:
         latest = self._store.latest_snapshot(market)
         if latest is not None and snapshot < latest:
             return {"snapshot": snapshot, "superseded_by": latest, "records_written": 0, "status_changes": 0}
-        totals: Counter[str] = Counter()
-        while chunk := [accepted.row for accepted in islice(rows, CHUNK)]:
-            plan = plan_chunk(
-                chunk, snapshot, self._rules, self._store.fetch(market, [r.creator_id for r in chunk])
-            )
+
+        def apply_chunk(chunk: list[CreatorRow]) -> Plan:
+            # A market's first snapshot has nothing stored to compare with: skip the reads.
+            stored = self._store.fetch(market, [r.creator_id for r in chunk]) if latest else {}
+            plan = plan_chunk(chunk, snapshot, self._rules, stored)
             # Announce before writing: a crash in between re-announces on retry rather than never.
             self._events.publish("CreatorEligibilityChanged", [c.event_detail() for c in plan.changes])
             self._store.save(plan.writes)
+            return plan
+
+        # Each creator appears once in a batch, so chunks touch disjoint records and can overlap.
+        chunks = iter(lambda: [accepted.row for accepted in islice(rows, CHUNK)], [])
+        totals: Counter[str] = Counter()
+        for plan in bounded_map(apply_chunk, chunks, self._workers):
             totals["records_written"] += len(plan.writes)
             totals["status_changes"] += len(plan.changes)
             totals["unchanged"] += plan.unchanged
-            for change in plan.changes:
-                totals[f"became_{change.new_status}"] += 1
-        absent = [cid for cid in self._store.present_creators(market) if cid not in accepted_ids]
+            totals.update(f"became_{change.new_status}" for change in plan.changes)
+        absent = self._absent_since(market, latest, accepted_ids)
         if absent and latest is not None:
             self._store.mark_absent(market, absent, last_seen=latest)
+        self._rosters.write(market, snapshot, accepted_ids)
         if latest is None or snapshot > latest:
             self._store.set_latest_snapshot(market, snapshot)
         return {
@@ -139,5 +156,14 @@ class CreatorsApplier:
             "records_unchanged": totals["unchanged"],
             "status_changes": totals["status_changes"],
             "became": {s: totals[f"became_{s}"] for s in ("active", "invited", "ineligible")},
-            "marked_absent": len(absent) if latest is not None else 0,
+            "marked_absent": len(absent),
         }
+
+    def _absent_since(self, market: str, latest: str | None, accepted_ids: set[str]) -> list[str]:
+        """Creators of the latest applied snapshot that this one no longer holds."""
+        if latest is None:
+            return []
+        previous = self._rosters.read(market, latest)
+        if previous is None:
+            return []  # no roster to compare with (it expired): nobody can be called absent
+        return [cid for cid in previous if cid not in accepted_ids]

@@ -9,7 +9,7 @@ from pulse.manifest import locate_batch
 from pulse.records import CreatorRow
 from pulse.rules import load_rules
 from tests.factories import creator
-from tests.fakes import ListPublisher, MemoryEligibilityStore
+from tests.fakes import ListPublisher, MemoryEligibilityStore, MemoryRosterStore
 
 RULES = load_rules()
 
@@ -20,7 +20,7 @@ def _apply(
     location = locate_batch(f"creators/market=US/snapshot={snapshot}/_manifest.json")
     parsed = [CreatorRow.model_validate(r) for r in rows]
     stream: Iterator[Accepted[CreatorRow]] = iter(Accepted("p.jsonl", i + 1, r) for i, r in enumerate(parsed))
-    return CreatorsApplier(store, events, RULES).apply(
+    return CreatorsApplier(store, store.rosters, events, RULES).apply(
         location, stream, {r.creator_id for r in parsed}, lambda a, r: None
     )
 
@@ -89,3 +89,20 @@ def test_a_creator_missing_from_a_snapshot_is_marked_absent_and_rewritten_when_i
     assert store.saves == 1
     assert store.absent == {}
     assert outcome["marked_absent"] == 0
+
+
+def test_a_markets_first_snapshot_reads_nothing_back_but_later_ones_compare() -> None:
+    store, events = MemoryEligibilityStore(), ListPublisher()
+    _apply(store, events, "2026-11-26", [creator(f"c{i}") for i in range(250)])
+    assert store.fetches == 0
+    _apply(store, events, "2026-11-27", [creator(f"c{i}") for i in range(250)])
+    assert store.fetches == 3  # one per chunk of 100
+
+
+def test_without_the_previous_roster_nobody_is_called_absent() -> None:
+    store, events = MemoryEligibilityStore(), ListPublisher()
+    _apply(store, events, "2026-11-26", [creator("a"), creator("b")])
+    store.rosters.rosters.clear()
+    outcome = _apply(store, events, "2026-11-27", [creator("a")])
+    assert outcome["marked_absent"] == 0
+    assert store.absent == {}

@@ -2,8 +2,8 @@
 
 Keys (docs/design.md): a market's creators are spread over `SHARDS` partitions,
 `pk = ELIG#<market>#<shard>` with `sk = <creator_id>`, so that a whole market can be read with a
-few parallel Queries (ranking) and a 1M-creator load does not hammer a single partition, while one
-creator is still a single GetItem (the API): its shard is derived from its id.
+few parallel Queries (ranking) and a 1M-creator load spreads its writes over many partitions, while
+one creator is still a single GetItem (the API): its shard is derived from its id.
 The market's latest applied snapshot lives at `pk = MARKET#<market>, sk = CREATORS`.
 """
 
@@ -12,11 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from pulse.aws import clients
-from pulse.aws.dynamo import Item, batch_get, batch_write, query_all
+from pulse.aws.dynamo import Item, batch_get, batch_write
 from pulse.creators import StoredEligibility
 from pulse.eligibility import Eligibility, Reason, Status
 
@@ -65,11 +65,8 @@ def to_item(record: Eligibility, updated_at: str) -> Item:
 class DynamoEligibilityStore:
     def __init__(self, table: str) -> None:
         self._table = table
-        self.write_calls = 0
-        self.read_calls = 0
 
     def latest_snapshot(self, market: str) -> str | None:
-        self.read_calls += 1
         item = (
             clients.dynamodb()
             .get_item(TableName=self._table, Key=_market_key(market), ConsistentRead=True)
@@ -78,7 +75,6 @@ class DynamoEligibilityStore:
         return item["latest_snapshot"]["S"] if item else None
 
     def set_latest_snapshot(self, market: str, snapshot: str) -> None:
-        self.write_calls += 1
         clients.dynamodb().update_item(
             TableName=self._table,
             Key=_market_key(market),
@@ -91,7 +87,6 @@ class DynamoEligibilityStore:
     def fetch(self, market: str, creator_ids: Sequence[str]) -> dict[str, StoredEligibility]:
         keys = [eligibility_key(market, cid) for cid in creator_ids]
         found: dict[str, StoredEligibility] = {}
-        self.read_calls += (len(keys) + 99) // 100
         for item in batch_get(self._table, keys, "sk, fp, #s, absent", {"#s": "status"}):
             creator_id = item["sk"]["S"]
             status = cast(Status, item["status"]["S"])
@@ -103,23 +98,11 @@ class DynamoEligibilityStore:
             return
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         requests: list[WriteRequestTypeDef] = [{"PutRequest": {"Item": to_item(r, now)}} for r in records]
-        self.write_calls += batch_write(self._table, requests)
-
-    def present_creators(self, market: str) -> Iterator[str]:
-        for shard in range(SHARDS):
-            for item in query_all(
-                TableName=self._table,
-                KeyConditionExpression="pk = :pk",
-                FilterExpression="attribute_not_exists(absent)",
-                ProjectionExpression="sk",
-                ExpressionAttributeValues={":pk": {"S": f"ELIG#{market}#{shard:02d}"}},
-            ):
-                yield item["sk"]["S"]
+        batch_write(self._table, requests)
 
     def mark_absent(self, market: str, creator_ids: Sequence[str], last_seen: str) -> None:
         for creator_id in creator_ids:
-            self.write_calls += 1
-            clients.dynamodb().update_item(
+                clients.dynamodb().update_item(
                 TableName=self._table,
                 Key=eligibility_key(market, creator_id),
                 UpdateExpression="SET absent = :t, last_seen = :d",

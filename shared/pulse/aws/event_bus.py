@@ -22,7 +22,6 @@ class PublishError(RuntimeError):
 class EventBridgePublisher:
     def __init__(self, bus_name: str) -> None:
         self._bus = bus_name
-        self.published = 0
 
     def publish(self, detail_type: str, details: list[dict[str, Any]]) -> None:
         for start in range(0, len(details), _ENTRIES_PER_CALL):
@@ -41,10 +40,8 @@ class EventBridgePublisher:
         for _ in range(_ATTEMPTS):
             response = clients.events().put_events(Entries=entries)
             if not response.get("FailedEntryCount"):
-                self.published += len(entries)
                 return
             # Only the failed entries go again; the others are already on the bus.
             failed = [e for e, r in zip(entries, response["Entries"], strict=True) if r.get("ErrorCode")]
-            self.published += len(entries) - len(failed)
             entries = failed
         raise PublishError(f"{len(entries)} events could not be published after {_ATTEMPTS} attempts")

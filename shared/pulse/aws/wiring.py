@@ -9,6 +9,7 @@ from pulse.aws import clients
 from pulse.aws.batch_claims import DynamoClaimStore
 from pulse.aws.eligibility_table import DynamoEligibilityStore
 from pulse.aws.event_bus import EventBridgePublisher
+from pulse.aws.rosters import S3RosterStore
 from pulse.aws.s3_batches import S3PartSource, S3ReportSink
 from pulse.batch_runs import IngestContext
 from pulse.creators import CreatorsApplier
@@ -32,7 +33,11 @@ def ingest_context(ingest_bucket: str) -> IngestContext:
         events=events,
         claims=DynamoClaimStore(settings.state_table),
         rules=rules,
-        appliers={"creators": CreatorsApplier(DynamoEligibilityStore(settings.state_table), events, rules)},
+        appliers={
+            "creators": CreatorsApplier(
+                DynamoEligibilityStore(settings.state_table), S3RosterStore(settings.reports_bucket), events, rules
+            )
+        },
         now=_utcnow,
         workdir=settings.workdir,
     )

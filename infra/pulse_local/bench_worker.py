@@ -1,0 +1,67 @@
+"""One function invocation in a process of its own, measured: wall time, peak RSS, AWS requests.
+
+`python -m pulse_local.bench_worker --stack-name N --bucket B --key K --size S --etag E --out F`
+delivers the S3 notification of an uploaded object to its function(s), against the endpoint in
+AWS_ENDPOINT_URL, and writes the measurements to F as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from pulse.aws import clients
+from pulse_local.lambdas import route_object
+from pulse_local.template import Stack
+
+
+class RequestCounter:
+    """Counts every AWS API call the adapters make, by service and operation (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.counts[f"{model.service_model.service_name}.{model.name}"] += 1
+
+    def attach(self) -> None:
+        for client in (clients.dynamodb(), clients.s3(), clients.events()):
+            client.meta.events.register("before-call", self)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--stack-name", default="pulse-local")
+    parser.add_argument("--bucket", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--size", type=int, required=True)
+    parser.add_argument("--etag", required=True)
+    parser.add_argument("--sequencer", default="0001")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    counter = RequestCounter()
+    counter.attach()
+    stack = Stack(name=args.stack_name)
+    started = time.perf_counter()
+    results = route_object(stack, args.bucket, args.key, size=args.size, etag=args.etag, sequencer=args.sequencer)
+    elapsed = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_kb = usage.ru_maxrss
+    with open(args.out, "w", encoding="utf-8") as handle:
+        json.dump(
+            {"elapsed_s": elapsed, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": peak_kb / 1024, "requests": dict(counter.counts), "results": results},
+            handle,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
