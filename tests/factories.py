@@ -29,3 +29,36 @@ def creator(creator_id: str, **overrides: Any) -> dict[str, Any]:
     }
     row.update(overrides)
     return row
+
+
+VIDEO_COLUMNS = (
+    "video_id",
+    "creator_id",
+    "market",
+    "category",
+    "posted_at",
+    "views_24h",
+    "likes_24h",
+    "comments_24h",
+    "shares_24h",
+    "brand_safe",
+)
+
+
+def video(
+    video_id: str, creator_id: str, category: str = "pets", views: int = 100, **overrides: Any
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "video_id": video_id,
+        "creator_id": creator_id,
+        "market": "US",
+        "category": category,
+        "posted_at": "2026-11-26T08:00:00Z",
+        "views_24h": views,
+        "likes_24h": 0,
+        "comments_24h": 0,
+        "shares_24h": 0,
+        "brand_safe": True,
+    }
+    row.update(overrides)
+    return row

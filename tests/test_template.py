@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pulse.settings import PipelineSettings
 from pulse_local.lambdas import load_handler
 from pulse_local.template import ROOT, Stack
 
@@ -136,3 +137,11 @@ def test_globals_pin_the_runtime_and_architecture() -> None:
     function_globals = STACK.template["Globals"]["Function"]
     assert function_globals["Runtime"] == "python3.13"
     assert function_globals["Architectures"] == ["arm64"]
+
+
+@pytest.mark.parametrize("logical", [f for f in FUNCTIONS if f.endswith("IngestFunction")])
+def test_ingest_functions_get_every_setting_they_read(logical: str) -> None:
+    settings = PipelineSettings.model_validate(STACK.function_environment(logical))
+    assert settings.state_table == STACK.name_of("StateTable")
+    assert settings.reports_bucket == STACK.name_of("ReportsBucket")
+    assert settings.event_bus_name == STACK.name_of("EventBus")

@@ -50,18 +50,38 @@ def _dataset(name: str, rows: Iterable[Mapping[str, Any]]) -> Path:
     return path
 
 
-def _run_batch(stack: Stack, s3: Any, folder: str, part: Path, rows: int, snapshot: str) -> dict[str, Any]:
+def _run_batch(stack: Stack, s3: Any, folder: str, part: Path, *, rows: int, snapshot: str) -> dict[str, Any]:
     bucket = stack.name_of("IngestBucket")
     s3.upload_file(str(part), bucket, folder + "part-0000.jsonl.gz")
-    manifest = {"dataset": folder.split("/")[0], "market": "US", "snapshot": snapshot,
-                "files": [{"key": "part-0000.jsonl.gz", "rows": rows}]}
+    manifest = {
+        "dataset": folder.split("/", maxsplit=1)[0],
+        "market": "US",
+        "snapshot": snapshot,
+        "files": [{"key": "part-0000.jsonl.gz", "rows": rows}],
+    }
     uploaded = put_bytes(s3, bucket, folder + "_manifest.json", json.dumps(manifest).encode())
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         env = {**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
         subprocess.run(  # noqa: S603  # our own interpreter and module
-            [sys.executable, "-m", "pulse_local.bench_worker", "--stack-name", stack.name, "--bucket", bucket,
-             "--key", uploaded.key, "--size", str(uploaded.size), "--etag", uploaded.etag, "--out", out.name],
-            check=True, env=env,
+            [
+                sys.executable,
+                "-m",
+                "pulse_local.bench_worker",
+                "--stack-name",
+                stack.name,
+                "--bucket",
+                bucket,
+                "--key",
+                uploaded.key,
+                "--size",
+                str(uploaded.size),
+                "--etag",
+                uploaded.etag,
+                "--out",
+                out.name,
+            ],
+            check=True,
+            env=env,
         )
         return json.loads(Path(out.name).read_text())  # type: ignore[no-any-return]
 
@@ -71,34 +91,47 @@ def _print_run(title: str, rows: int, run: dict[str, Any]) -> None:
     requests = run["requests"]
     dynamo = {k.split(".", 1)[1]: v for k, v in sorted(requests.items()) if k.startswith("dynamodb.")}
     print(f"  {title}")
-    print(f"    rows: {rows:,}  time: {run['elapsed_s']:.1f}s  rows/s: {rows / run['elapsed_s']:,.0f}"
-          f"  function CPU: {run['cpu_s']:.1f}s  peak RSS: {run['peak_rss_mb']:.0f} MB")
-    print(f"    records written: {outcome['records_written']:,}  unchanged: {outcome['records_unchanged']:,}"
-          f"  status changes: {outcome['status_changes']:,}")
+    print(
+        f"    rows: {rows:,}  time: {run['elapsed_s']:.1f}s  rows/s: {rows / run['elapsed_s']:,.0f}"
+        f"  function CPU: {run['cpu_s']:.1f}s  peak RSS: {run['peak_rss_mb']:.0f} MB"
+    )
+    print(
+        f"    records written: {outcome['records_written']:,}  unchanged: {outcome['records_unchanged']:,}"
+        f"  status changes: {outcome['status_changes']:,}"
+    )
     print(f"    DynamoDB requests: {sum(dynamo.values()):,} {dynamo}")
-    print(f"    EventBridge PutEvents: {requests.get('events.PutEvents', 0):,}"
-          f"  S3 requests: {sum(v for k, v in requests.items() if k.startswith('s3.')):,}")
+    print(
+        f"    EventBridge PutEvents: {requests.get('events.PutEvents', 0):,}"
+        f"  S3 requests: {sum(v for k, v in requests.items() if k.startswith('s3.')):,}"
+    )
 
 
 def bench_creators(rows: int) -> None:
     print(f"creators ingest ({rows:,} rows, gzip JSON Lines, moto server on 127.0.0.1)")
     base = _dataset(f"creators-US-{rows}-base.jsonl.gz", datagen.creators("US", rows))
     changed = _dataset(
-        f"creators-US-{rows}-changed1pct.jsonl.gz", datagen.creators("US", rows, changed_every=100, change_seed="day2")
+        f"creators-US-{rows}-changed1pct.jsonl.gz",
+        datagen.creators("US", rows, changed_every=100, change_seed="day2"),
     )
     with moto_server() as endpoint:
         os.environ.update(aws_environment(endpoint))
         stack = Stack()
         create_resources(stack, endpoint)
         s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint)
-        first = _run_batch(stack, s3, "creators/market=US/snapshot=2026-11-26/", base, rows, "2026-11-26")
+        first = _run_batch(
+            stack, s3, "creators/market=US/snapshot=2026-11-26/", base, rows=rows, snapshot="2026-11-26"
+        )
         _print_run("first load", rows, first)
-        second = _run_batch(stack, s3, "creators/market=US/snapshot=2026-11-27/", changed, rows, "2026-11-27")
+        second = _run_batch(
+            stack, s3, "creators/market=US/snapshot=2026-11-27/", changed, rows=rows, snapshot="2026-11-27"
+        )
         _print_run("next snapshot, 1% of creators changed", rows, second)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--creators-rows", type=int, default=1_000_000)
     parser.add_argument("sections", nargs="*", default=["creators"])
     args = parser.parse_args(argv)

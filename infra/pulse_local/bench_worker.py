@@ -51,13 +51,21 @@ def main(argv: list[str] | None = None) -> int:
     counter.attach()
     stack = Stack(name=args.stack_name)
     started = time.perf_counter()
-    results = route_object(stack, args.bucket, args.key, size=args.size, etag=args.etag, sequencer=args.sequencer)
+    results = route_object(
+        stack, args.bucket, args.key, size=args.size, etag=args.etag, sequencer=args.sequencer
+    )
     elapsed = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     peak_kb = usage.ru_maxrss
     with open(args.out, "w", encoding="utf-8") as handle:
         json.dump(
-            {"elapsed_s": elapsed, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": peak_kb / 1024, "requests": dict(counter.counts), "results": results},
+            {
+                "elapsed_s": elapsed,
+                "cpu_s": usage.ru_utime + usage.ru_stime,
+                "peak_rss_mb": peak_kb / 1024,
+                "requests": dict(counter.counts),
+                "results": results,
+            },
             handle,
         )
     return 0

@@ -23,7 +23,9 @@ def creator_id(index: int) -> str:
     return f"cr{index:08d}"
 
 
-def creators(market: str, count: int, seed: str = "pulse", changed_every: int = 0, change_seed: str = "") -> Iterator[dict[str, Any]]:
+def creators(
+    market: str, count: int, seed: str = "pulse", changed_every: int = 0, change_seed: str = ""
+) -> Iterator[dict[str, Any]]:
     """`count` creators of `market`; with `changed_every = N`, one creator in N differs from the
     base snapshot (more followers for most, a worse standing for every fifth of them)."""
     for i in range(count):
@@ -45,3 +47,30 @@ def creators(market: str, count: int, seed: str = "pulse", changed_every: int = 
             else:
                 row["followers"] = followers + 1 + (draw >> 52) % 5_000
         yield row
+
+
+def video_id(index: int) -> str:
+    return f"vd{index:09d}"
+
+
+def videos(
+    market: str, count: int, creators_count: int, categories: list[str], seed: str = "pulse"
+) -> Iterator[dict[str, Any]]:
+    """`count` videos of `market` by `creators_count` creators, with heavy-tailed engagement so that
+    scores tie often at the bottom and rarely at the top, as real ones do."""
+    for i in range(count):
+        draw = _draw(seed, i, market)
+        scale = 1 << ((draw >> 8) % 16)  # 1 .. 32768: a few videos get most of the views
+        views = (draw % 1000) * scale // 64
+        yield {
+            "video_id": video_id(i),
+            "creator_id": creator_id((draw >> 24) % creators_count),
+            "market": market,
+            "category": categories[(draw >> 40) % len(categories)],
+            "posted_at": f"2026-11-{1 + (draw >> 48) % 26:02d}T{(draw >> 56) % 24:02d}:00:00Z",
+            "views_24h": views,
+            "likes_24h": views // (8 + (draw >> 12) % 24),
+            "comments_24h": views // (60 + (draw >> 17) % 200),
+            "shares_24h": views // (150 + (draw >> 21) % 400),
+            "brand_safe": (draw >> 33) % 20 != 0,
+        }

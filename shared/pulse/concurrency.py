@@ -14,7 +14,9 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 
-def bounded_map(fn: Callable[[T], U], items: Iterable[T], workers: int, max_pending: int | None = None) -> Iterator[U]:
+def bounded_map(
+    fn: Callable[[T], U], items: Iterable[T], workers: int, max_pending: int | None = None
+) -> Iterator[U]:
     """`fn` over `items` on `workers` threads, results in completion order; the first error is raised."""
     if workers <= 1:
         yield from map(fn, items)

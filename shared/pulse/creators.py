@@ -23,7 +23,7 @@ from pulse.manifest import BatchLocation
 from pulse.records import CreatorRow
 from pulse.rules import Rules
 
-CHUNK = 100  # one BatchGetItem's worth of keys
+CHUNK = 1000  # rows per unit of work: 10 BatchGetItem calls, and writes that fill whole batches
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +105,12 @@ class RosterStore(Protocol):
 
 class CreatorsApplier:
     def __init__(
-        self, store: EligibilityStore, rosters: RosterStore, events: EventPublisher, rules: Rules, workers: int = 8
+        self,
+        store: EligibilityStore,
+        rosters: RosterStore,
+        events: EventPublisher,
+        rules: Rules,
+        workers: int = 8,
     ) -> None:
         self._store = store
         self._rosters = rosters

@@ -111,3 +111,28 @@ def evaluate(row: CreatorRow, snapshot: str, rules: Rules) -> Eligibility:
         standing=row.standing,
         enrolled=row.enrolled,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentEligibility:
+    """A creator's stored status and the last snapshot that confirmed it (see docs/design.md)."""
+
+    creator_id: str
+    status: Status
+    confirmed_on: str
+
+
+def placement_block(current: CurrentEligibility | None, video_snapshot: str, rules: Rules) -> str | None:
+    """Why a creator's videos cannot be placed for a video snapshot; None when they can.
+
+    Eligibility confirmed more than `eligibility_max_age_days` before the snapshot being ranked
+    counts as not active (`eligibility_stale`).
+    """
+    if current is None:
+        return "creator_unknown"
+    if current.status != "active":
+        return f"creator_{current.status}"
+    oldest_fresh = dt.date.fromisoformat(video_snapshot) - dt.timedelta(days=rules.eligibility_max_age_days)
+    if dt.date.fromisoformat(current.confirmed_on) < oldest_fresh:
+        return "eligibility_stale"
+    return None

@@ -12,7 +12,9 @@ class _Env(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
 
-class IngestSettings(_Env):
+class PipelineSettings(_Env):
+    """The ingest functions and the daily refresh: state, reports and events."""
+
     state_table: str = Field(alias="STATE_TABLE", min_length=1)
     reports_bucket: str = Field(alias="REPORTS_BUCKET", min_length=1)
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
@@ -21,9 +23,9 @@ class IngestSettings(_Env):
 
 
 @cache
-def ingest_settings() -> IngestSettings:
-    return IngestSettings.model_validate(dict(os.environ))
+def pipeline_settings() -> PipelineSettings:
+    return PipelineSettings.model_validate(dict(os.environ))
 
 
 def reset() -> None:
-    ingest_settings.cache_clear()
+    pipeline_settings.cache_clear()

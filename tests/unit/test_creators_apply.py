@@ -9,7 +9,7 @@ from pulse.manifest import locate_batch
 from pulse.records import CreatorRow
 from pulse.rules import load_rules
 from tests.factories import creator
-from tests.fakes import ListPublisher, MemoryEligibilityStore, MemoryRosterStore
+from tests.fakes import ListPublisher, MemoryEligibilityStore
 
 RULES = load_rules()
 
@@ -93,10 +93,10 @@ def test_a_creator_missing_from_a_snapshot_is_marked_absent_and_rewritten_when_i
 
 def test_a_markets_first_snapshot_reads_nothing_back_but_later_ones_compare() -> None:
     store, events = MemoryEligibilityStore(), ListPublisher()
-    _apply(store, events, "2026-11-26", [creator(f"c{i}") for i in range(250)])
+    _apply(store, events, "2026-11-26", [creator(f"c{i}") for i in range(2500)])
     assert store.fetches == 0
-    _apply(store, events, "2026-11-27", [creator(f"c{i}") for i in range(250)])
-    assert store.fetches == 3  # one per chunk of 100
+    _apply(store, events, "2026-11-27", [creator(f"c{i}") for i in range(2500)])
+    assert store.fetches == 3  # one per chunk of 1000 rows
 
 
 def test_without_the_previous_roster_nobody_is_called_absent() -> None:

@@ -4,7 +4,7 @@ import io
 import pytest
 
 from pulse.manifest import BatchError
-from pulse.parts import MAX_LINE_BYTES, iter_rows
+from pulse.parts import MAX_LINE_BYTES, iter_jsonl_blocks, iter_rows
 
 KINDS = {"id": str, "n": int, "ok": bool}
 
@@ -89,3 +89,30 @@ def test_csv_quoted_newlines_keep_the_record_start_line() -> None:
 def test_an_empty_file_has_no_rows() -> None:
     assert _rows(b"", "p.csv") == []
     assert _rows(gzip.compress(b""), "p.jsonl.gz") == []
+
+
+def _blocks(data: bytes, key: str) -> list[tuple[int, bytes]]:
+    return list(iter_jsonl_blocks(io.BytesIO(data), key))
+
+
+def test_blocks_hold_whole_lines_and_number_them() -> None:
+    lines = [b'{"n":%d}' % i for i in range(200_000)]
+    blocks = _blocks(gzip.compress(b"\n".join(lines) + b"\n"), "p.jsonl.gz")
+    assert len(blocks) > 1
+    assert b"\n".join(b for _, b in blocks).split(b"\n") == lines
+    first, block = blocks[1]
+    assert first == blocks[0][1].count(b"\n") + 2
+    assert block.split(b"\n")[0] == lines[first - 1]
+
+
+def test_blocks_read_concatenated_gzip_members_and_a_last_line_without_newline() -> None:
+    data = gzip.compress(b'{"n":1}\n{"n":2}\n') + gzip.compress(b'\xef\xbb\xbf{"n":3}')
+    assert [b for _, b in _blocks(data, "p.jsonl.gz")][-1].endswith(b'{"n":3}')
+    assert _blocks(b'\xef\xbb\xbf{"n":1}', "p.jsonl") == [(1, b'{"n":1}')]
+
+
+def test_blocks_refuse_truncated_gzip_and_bad_utf8_with_the_line() -> None:
+    with pytest.raises(BatchError, match="truncated"):
+        _blocks(gzip.compress(b'{"n":1}\n' * 50_000)[:-30], "p.jsonl.gz")
+    with pytest.raises(BatchError, match="line 3 is not valid UTF-8"):
+        _blocks(b'{"n":1}\n{"n":2}\n{"n":"\xff"}\n', "p.jsonl")

@@ -44,13 +44,16 @@ def batch_write(table: str, requests: Sequence[WriteRequestTypeDef]) -> int:
     return calls
 
 
-def batch_get(table: str, keys: Sequence[Item], projection: str, names: dict[str, str]) -> Iterator[Item]:
+def batch_get(
+    table: str, keys: Sequence[Item], projection: str, names: dict[str, str], *, consistent: bool = False
+) -> Iterator[Item]:
     """Every item that exists among `keys` (100 per BatchGetItem), in no particular order."""
     for start in range(0, len(keys), GET_BATCH):
         request: KeysAndAttributesTypeDef | Any = {
             "Keys": list(keys[start : start + GET_BATCH]),
             "ProjectionExpression": projection,
             "ExpressionAttributeNames": names,
+            "ConsistentRead": consistent,
         }
         for attempt in range(_ATTEMPTS):
             response = clients.dynamodb().batch_get_item(RequestItems={table: request})

@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from pulse.aws import clients
 from pulse.aws.dynamo import Item, batch_get, batch_write
 from pulse.creators import StoredEligibility
-from pulse.eligibility import Eligibility, Reason, Status
+from pulse.eligibility import CurrentEligibility, Eligibility, Reason, Status
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
@@ -102,13 +102,25 @@ class DynamoEligibilityStore:
 
     def mark_absent(self, market: str, creator_ids: Sequence[str], last_seen: str) -> None:
         for creator_id in creator_ids:
-                clients.dynamodb().update_item(
+            clients.dynamodb().update_item(
                 TableName=self._table,
                 Key=eligibility_key(market, creator_id),
                 UpdateExpression="SET absent = :t, last_seen = :d",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={":t": {"BOOL": True}, ":d": {"S": last_seen}},
             )
+
+    def current(self, market: str, creator_ids: Iterable[str]) -> dict[str, CurrentEligibility]:
+        """Status and confirmation date of each creator (the ranking's `EligibilityReader`)."""
+        latest = self.latest_snapshot(market)
+        keys = [eligibility_key(market, cid) for cid in creator_ids]
+        found: dict[str, CurrentEligibility] = {}
+        for item in batch_get(self._table, keys, "sk, #s, as_of, absent, last_seen", {"#s": "status"}):
+            # Present in the latest snapshot unless marked absent (then: the last one it was in).
+            confirmed = item["last_seen"]["S"] if "absent" in item else (latest or item["as_of"]["S"])
+            status = cast(Status, item["status"]["S"])
+            found[item["sk"]["S"]] = CurrentEligibility(item["sk"]["S"], status, confirmed)
+        return found
 
     def get(self, market: str, creator_id: str) -> dict[str, Any] | None:
         """One creator's record as stored (the API reads it)."""

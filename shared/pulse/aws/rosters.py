@@ -34,7 +34,7 @@ class S3RosterStore:
             raise
 
         def lines() -> Iterator[str]:
-            with body, gzip.GzipFile(fileobj=body, mode="rb") as unzipped:  # type: ignore[arg-type]
+            with body, gzip.GzipFile(fileobj=body, mode="rb") as unzipped:
                 for line in io.TextIOWrapper(unzipped, encoding="utf-8"):
                     if stripped := line.strip():
                         yield stripped

@@ -1,0 +1,205 @@
+"""Published lists in the state table (keys in docs/design.md, "Lists").
+
+- `LISTS#<m>` / `SEQUENCE`: the market's version counter;
+- `LISTS#<m>` / `CURRENT`: the pointer readers follow (version, snapshot, counts);
+- `LISTS#<m>` / `VERSION#<v>`: one record per version (writing -> complete);
+- `LIST#<m>#<v>#<category>` / `<rank>`: entries in rank order, for the toplists endpoint;
+- `PLACE#<m>#<v>#<video_id>` / `P`: one item per listed video, for placement lookups and revenue
+  attribution; a key per video spreads the ad server's reads over many partitions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pulse.aws import clients
+from pulse.aws.dynamo import Item, batch_get, batch_write, query_all
+from pulse.concurrency import bounded_map
+from pulse.publication import ListVersion
+from pulse.ranking import Ranked
+
+VERSION_WIDTH = 10
+_PLACEMENT_SK = "P"
+
+
+def _lists_key(market: str, sk: str) -> Item:
+    return {"pk": {"S": f"LISTS#{market}"}, "sk": {"S": sk}}
+
+
+def placement_key(market: str, version: str, video_id: str) -> Item:
+    return {"pk": {"S": f"PLACE#{market}#{version}#{video_id}"}, "sk": {"S": _PLACEMENT_SK}}
+
+
+def _entries_pk(market: str, version: str, category: str) -> str:
+    return f"LIST#{market}#{version}#{category}"
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    video_id: str
+    category: str
+    rank: int
+    creator_id: str
+    score: int
+
+
+def _version_from(item: Item) -> ListVersion:
+    return ListVersion(
+        market=item["market"]["S"],
+        version=item["version"]["S"],
+        snapshot=item["snapshot"]["S"],
+        published_at=item["published_at"]["S"],
+        counts=json.loads(item["counts"]["S"]),
+    )
+
+
+def _version_attributes(version: ListVersion) -> Item:
+    return {
+        "market": {"S": version.market},
+        "version": {"S": version.version},
+        "snapshot": {"S": version.snapshot},
+        "published_at": {"S": version.published_at},
+        "counts": {"S": json.dumps(version.counts, sort_keys=True)},
+    }
+
+
+class DynamoListStore:
+    def __init__(self, table: str, workers: int = 8) -> None:
+        self._table = table
+        self._workers = workers
+
+    # ------------------------------------------------------------------ publication
+    def next_version(self, market: str) -> str:
+        response = clients.dynamodb().update_item(
+            TableName=self._table,
+            Key=_lists_key(market, "SEQUENCE"),
+            UpdateExpression="ADD n :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return f"{int(response['Attributes']['n']['N']):0{VERSION_WIDTH}d}"
+
+    def write_version(self, version: ListVersion, lists: dict[str, list[Ranked]], expires_at: int) -> None:
+        ttl = {"N": str(expires_at)}
+        clients.dynamodb().put_item(
+            TableName=self._table,
+            Item={
+                **_lists_key(version.market, f"VERSION#{version.version}"),
+                **_version_attributes(version),
+                "state": {"S": "writing"},
+                "expires_at": ttl,
+            },
+        )
+        items: list[Item] = []
+        for category, entries in lists.items():
+            pk = _entries_pk(version.market, version.version, category)
+            for e in entries:
+                common = {
+                    "video_id": {"S": e.video_id},
+                    "creator_id": {"S": e.creator_id},
+                    "rank": {"N": str(e.rank)},
+                    "score": {"N": str(e.score)},
+                    "expires_at": ttl,
+                }
+                items.append({"pk": {"S": pk}, "sk": {"S": f"{e.rank:08d}"}, **common})
+                items.append(
+                    {
+                        **placement_key(version.market, version.version, e.video_id),
+                        "category": {"S": category},
+                        **common,
+                    }
+                )
+        chunks = (items[i : i + 25] for i in range(0, len(items), 25))
+        for _ in bounded_map(
+            lambda chunk: batch_write(self._table, [{"PutRequest": {"Item": item}} for item in chunk]),
+            chunks,
+            self._workers,
+        ):
+            pass
+        clients.dynamodb().update_item(
+            TableName=self._table,
+            Key=_lists_key(version.market, f"VERSION#{version.version}"),
+            UpdateExpression="SET #st = :complete",
+            ExpressionAttributeNames={"#st": "state"},
+            ExpressionAttributeValues={":complete": {"S": "complete"}},
+        )
+
+    def make_current(self, version: ListVersion) -> bool:
+        try:
+            clients.dynamodb().put_item(
+                TableName=self._table,
+                Item={**_lists_key(version.market, "CURRENT"), **_version_attributes(version)},
+                # Versions only move forward, whatever order two publications finish in.
+                ConditionExpression="attribute_not_exists(version) OR version < :v",
+                ExpressionAttributeValues={":v": {"S": version.version}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    # ------------------------------------------------------------------ reading
+    def current(self, market: str) -> ListVersion | None:
+        item = (
+            clients.dynamodb()
+            .get_item(TableName=self._table, Key=_lists_key(market, "CURRENT"), ConsistentRead=True)
+            .get("Item")
+        )
+        return _version_from(item) if item else None
+
+    def placement(self, market: str, version: str, video_id: str) -> Placement | None:
+        item = (
+            clients.dynamodb()
+            .get_item(
+                TableName=self._table, Key=placement_key(market, version, video_id), ConsistentRead=True
+            )
+            .get("Item")
+        )
+        return _placement_from(item) if item else None
+
+    def placements(self, market: str, version: str, video_ids: Sequence[str]) -> dict[str, Placement]:
+        keys = [placement_key(market, version, v) for v in dict.fromkeys(video_ids)]
+        found = batch_get(
+            self._table, keys, "video_id, category, #r, creator_id, score", {"#r": "rank"}, consistent=True
+        )
+        return {p.video_id: p for p in map(_placement_from, found)}
+
+    def entries(
+        self, market: str, version: str, category: str, after_rank: int = 0, limit: int | None = None
+    ) -> Iterator[Ranked]:
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND sk > :after",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": _entries_pk(market, version, category)},
+                ":after": {"S": f"{after_rank:08d}"},
+            },
+            "ConsistentRead": True,
+        }
+        if limit is not None:
+            kwargs["Limit"] = limit
+        for count, item in enumerate(query_all(**kwargs), 1):
+            yield Ranked(
+                int(item["rank"]["N"]),
+                item["video_id"]["S"],
+                item["creator_id"]["S"],
+                int(item["score"]["N"]),
+            )
+            if limit is not None and count >= limit:
+                return
+
+
+def _placement_from(item: Item) -> Placement:
+    return Placement(
+        video_id=item["video_id"]["S"],
+        category=item["category"]["S"],
+        rank=int(item["rank"]["N"]),
+        creator_id=item["creator_id"]["S"],
+        score=int(item["score"]["N"]),
+    )

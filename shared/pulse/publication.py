@@ -1,0 +1,104 @@
+"""Publishing a market's 12 lists as one list version, atomically (spec §2.3).
+
+A version is written completely under its own keys before one conditional write moves the
+market's `current` pointer to it: a reader that follows the pointer sees the whole previous
+version or the whole new one, never a mix, and a publication that fails half-way leaves the
+pointer where it was and its half-written items unreachable (their TTL removes them).
+See docs/design.md for the keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pulse.eligibility import CurrentEligibility, placement_block
+from pulse.ingest import EventPublisher
+from pulse.ranking import Ranked, published
+from pulse.rules import Rules
+
+
+@dataclass(frozen=True, slots=True)
+class ListVersion:
+    market: str
+    version: str
+    snapshot: str
+    published_at: str
+    counts: dict[str, int]
+
+
+class ListStore(Protocol):
+    def next_version(self, market: str) -> str:
+        """A new version string, unique for the market and greater than every earlier one."""
+        ...
+
+    def write_version(self, version: ListVersion, lists: dict[str, list[Ranked]], expires_at: int) -> None:
+        """Every entry and placement of the version; nothing points at it yet."""
+        ...
+
+    def make_current(self, version: ListVersion) -> bool:
+        """Point the market at `version` unless a greater one is current already; True if it moved."""
+        ...
+
+    def current(self, market: str) -> ListVersion | None: ...
+
+
+class EligibilityReader(Protocol):
+    def current(self, market: str, creator_ids: Iterable[str]) -> dict[str, CurrentEligibility]: ...
+
+
+@dataclass(frozen=True)
+class Publication:
+    version: ListVersion
+    made_current: bool
+    excluded: dict[str, int]  # top-k entries left out, by reason (creator_invited, eligibility_stale, ...)
+
+    def event_detail(self) -> dict[str, Any]:
+        return {
+            "market": self.version.market,
+            "list_version": self.version.version,
+            "snapshot": self.version.snapshot,
+            "entries": self.version.counts,
+            "excluded": self.excluded,
+        }
+
+
+def publish_lists(
+    market: str,
+    snapshot: str,
+    ranked: dict[str, list[Ranked]],
+    *,
+    eligibility: EligibilityReader,
+    store: ListStore,
+    events: EventPublisher,
+    rules: Rules,
+    now: dt.datetime,
+) -> Publication:
+    """Filter the ranked top k to active creators and publish them as the market's new version."""
+    ranked = {category: ranked.get(category, []) for category in rules.categories}  # all 12, even empty
+    creators = {entry.creator_id for entries in ranked.values() for entry in entries}
+    current = eligibility.current(market, sorted(creators))
+    blocks = {cid: placement_block(current.get(cid), snapshot, rules) for cid in creators}
+    excluded: Counter[str] = Counter()
+    for entries in ranked.values():
+        excluded.update(reason for e in entries if (reason := blocks[e.creator_id]) is not None)
+    lists = published(ranked, lambda cid: blocks[cid] is None)
+    version = ListVersion(
+        market=market,
+        version=store.next_version(market),
+        snapshot=snapshot,
+        published_at=now.isoformat(timespec="seconds"),
+        counts={category: len(entries) for category, entries in lists.items()},
+    )
+    # Old versions stay readable for list_retention_days after they stop being current; versions
+    # are replaced at least daily, so one day of margin covers the time a version is current.
+    expires_at = int(now.timestamp()) + (rules.list_retention_days + 1) * 86_400
+    store.write_version(version, lists, expires_at)
+    moved = store.make_current(version)
+    publication = Publication(version, moved, dict(sorted(excluded.items())))
+    if moved:
+        events.publish("TopListsPublished", [publication.event_detail()])
+    return publication
