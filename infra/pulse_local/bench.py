@@ -1,6 +1,9 @@
 """`make bench`: the project's benchmarks, each printing the figures its issue asks for.
 
-Sections: `creators` (issue 2): a generated creators snapshot of N rows (gzip JSON Lines) processed
+Sections: `ranking` (issue 3): `pulse rank` on a generated N-row videos snapshot (gzip JSON
+Lines) against DuckDB on 1 thread running the same ranking in SQL on the same file: both times,
+their ratio, pulse rank's peak RSS, the floor (inflate and parse only), and a check that both give
+the same lists. `creators` (issue 2): a generated creators snapshot of N rows (gzip JSON Lines) processed
 by CreatorsIngestFunction against a moto server on 127.0.0.1, first as a first load and then as
 the next day's snapshot with 1% of creators changed: rows per second, peak RSS of the function's
 process, and the AWS requests it made.
@@ -128,13 +131,90 @@ def bench_creators(rows: int) -> None:
         _print_run("next snapshot, 1% of creators changed", rows, second)
 
 
+def _timed_process(command: list[str]) -> tuple[float, float]:
+    """Run a command as its own process: wall time (startup included) and its peak RSS (MB)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)  # noqa: S603  # our own interpreter
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    if status != 0:
+        raise RuntimeError(f"{command[2:4]} failed with status {status}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def _parse_floor(path: Path) -> float:
+    """Only inflate the file and parse its JSON (no validation, no ranking): the floor."""
+    import msgspec  # noqa: PLC0415
+
+    from pulse.parts import iter_jsonl_blocks  # noqa: PLC0415
+
+    decoder = msgspec.json.Decoder()
+    started = time.perf_counter()
+    with path.open("rb") as stream:
+        for _, block in iter_jsonl_blocks(stream, path.name):
+            decoder.decode(b"[" + block.replace(b"\n", b",") + b"]")
+    return time.perf_counter() - started
+
+
+def bench_ranking(rows: int, repeats: int = 3) -> None:
+    from pulse.rules import load_rules  # noqa: PLC0415
+
+    print(f"ranking ({rows:,} videos, gzip JSON Lines, best of {repeats})")
+    categories = list(load_rules().categories)
+    path = _dataset(f"videos-US-{rows}.jsonl.gz", datagen.videos("US", rows, max(rows // 10, 1), categories))
+    with tempfile.TemporaryDirectory() as tmp:
+        ours_path, theirs_path = Path(tmp, "pulse.json"), Path(tmp, "duckdb.json")
+        pulse_runs = [
+            _timed_process(
+                [
+                    sys.executable,
+                    "-m",
+                    "pulse_local.cli",
+                    "rank",
+                    "--market",
+                    "US",
+                    "--snapshot",
+                    "2026-11-27",
+                    "--videos",
+                    str(path),
+                    "--out",
+                    str(ours_path),
+                ]
+            )
+            for _ in range(repeats)
+        ]
+        duck_runs = [
+            _timed_process(
+                [sys.executable, "-m", "pulse_local.duckdb_rank", str(path), "US", str(theirs_path)]
+            )
+            for _ in range(repeats)
+        ]
+        same = json.loads(ours_path.read_text())["lists"] == json.loads(theirs_path.read_text())
+        ours = json.loads(ours_path.read_text())["lists"]
+    pulse_time, peak = min(r[0] for r in pulse_runs), max(r[1] for r in pulse_runs)
+    duck_time, duck_peak = min(r[0] for r in duck_runs), max(r[1] for r in duck_runs)
+    floor = min(_parse_floor(path) for _ in range(repeats))
+    entries = sum(len(v) for v in ours.values())
+    print(f"  pulse rank: {pulse_time:.2f}s  peak RSS {peak:.0f} MB  ({entries:,} list entries)")
+    print(f"  DuckDB (1 thread, same checks in SQL): {duck_time:.2f}s  peak RSS {duck_peak:.0f} MB")
+    ratio = pulse_time / duck_time
+    print(f"  ratio pulse rank / DuckDB: {ratio:.2f}  (both timed as processes, startup included)")
+    print(f"  floor (inflate + parse JSON only): {floor:.2f}s")
+    print(f"  same lists: {'yes' if same else 'NO'}")
+    if not same:
+        raise SystemExit("pulse rank and DuckDB disagree")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--creators-rows", type=int, default=1_000_000)
-    parser.add_argument("sections", nargs="*", default=["creators"])
+    parser.add_argument("--ranking-rows", type=int, default=1_000_000)
+    parser.add_argument("sections", nargs="*", default=["ranking", "creators"])
     args = parser.parse_args(argv)
+    if "ranking" in args.sections:
+        bench_ranking(args.ranking_rows)
     if "creators" in args.sections:
         bench_creators(args.creators_rows)
     return 0

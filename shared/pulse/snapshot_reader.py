@@ -13,6 +13,7 @@ duplicates as a rule; when one has some, the caller reads it again watching just
 from __future__ import annotations
 
 import tempfile
+from operator import attrgetter
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -25,7 +26,8 @@ from pulse.parts import MAX_LINE_BYTES, iter_jsonl_blocks, iter_rows
 from pulse.rules import Rules
 
 _BLOCK_ROWS = 4096
-_PARTITIONS = 32
+_PARTITIONS = 32  # a power of two
+_VIDEO_ID = attrgetter("video_id")
 
 
 class SnapshotReader:
@@ -54,7 +56,7 @@ class SnapshotReader:
                     self.rejected.update(v.reason for v in verdicts if isinstance(v, Rejection))
                 if self._watch:
                     valid = self._first_of_watched(valid)
-                self._remember([v.video_id for v in valid])
+                self._remember(map(_VIDEO_ID, valid))
                 yield valid
 
     def duplicate_ids(self) -> set[str]:
@@ -82,13 +84,14 @@ class SnapshotReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _remember(self, video_ids: list[str]) -> None:
+    def _remember(self, video_ids: Iterable[str]) -> None:
         partitions: list[list[str]] = [[] for _ in range(_PARTITIONS)]
         for video_id in video_ids:
-            partitions[hash(video_id) % _PARTITIONS].append(video_id + "\n")
-        for handle, lines in zip(self._partitions, partitions, strict=True):
-            if lines:
-                handle.writelines(lines)
+            partitions[hash(video_id) & (_PARTITIONS - 1)].append(video_id)
+        for handle, ids in zip(self._partitions, partitions, strict=True):
+            if ids:
+                handle.write("\n".join(ids))
+                handle.write("\n")
 
     def _first_of_watched(self, valid: list[VideoLike]) -> list[VideoLike]:
         assert self._watch is not None
