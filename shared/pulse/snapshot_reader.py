@@ -13,9 +13,9 @@ duplicates as a rule; when one has some, the caller reads it again watching just
 from __future__ import annotations
 
 import tempfile
-from operator import attrgetter
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from operator import attrgetter
 from pathlib import Path
 from typing import IO, BinaryIO
 
