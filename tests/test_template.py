@@ -117,6 +117,17 @@ def test_policies_name_their_resources_and_use_no_wildcard_actions(logical: str)
 def test_manifests_route_to_their_dataset_function() -> None:
     routes = {(r.bucket_logical, r.prefix, r.suffix): r.function for r in STACK.s3_routes()}
     assert routes[("IngestBucket", "creators/", "_manifest.json")] == "CreatorsIngestFunction"
+    assert routes[("IngestBucket", "videos/", "_manifest.json")] == "VideosIngestFunction"
+
+
+def test_the_daily_refresh_is_scheduled_with_retries_and_a_dead_letter_queue() -> None:
+    (event,) = STACK.functions["ListsRefreshFunction"]["Properties"]["Events"].values()
+    props = event["Properties"]
+    assert event["Type"] == "ScheduleV2"
+    assert props["ScheduleExpression"] == "cron(30 3 * * ? *)"
+    assert props["ScheduleExpressionTimezone"] == "UTC"
+    assert props["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    assert props["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
 
 
 def test_the_layer_pins_exactly_the_runtime_dependencies() -> None:
@@ -139,8 +150,10 @@ def test_globals_pin_the_runtime_and_architecture() -> None:
     assert function_globals["Architectures"] == ["arm64"]
 
 
-@pytest.mark.parametrize("logical", [f for f in FUNCTIONS if f.endswith("IngestFunction")])
-def test_ingest_functions_get_every_setting_they_read(logical: str) -> None:
+@pytest.mark.parametrize(
+    "logical", [f for f in FUNCTIONS if f.endswith("IngestFunction") or f == "ListsRefreshFunction"]
+)
+def test_pipeline_functions_get_every_setting_they_read(logical: str) -> None:
     settings = PipelineSettings.model_validate(STACK.function_environment(logical))
     assert settings.state_table == STACK.name_of("StateTable")
     assert settings.reports_bucket == STACK.name_of("ReportsBucket")

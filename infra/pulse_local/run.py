@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 
 from pulse.aws import wiring
+from pulse.rules import load_rules
 from pulse_local import datagen
 from pulse_local.moto_server import aws_environment, moto_server
 from pulse_local.notifications import NotificationPump
@@ -30,9 +31,15 @@ DEMO_SNAPSHOT = "2026-11-26"
 def _show(key: str, result: Any) -> None:
     for batch in result.get("batches", []):
         outcome = batch.get("outcome", {})
+        published = outcome.get("published") or {}
+        detail = (
+            f"list version {published['list_version']}, {sum(published['entries'].values())} entries"
+            if published
+            else f"became={outcome.get('became')}"
+        )
         print(
             f"  processed {key}: {batch.get('status')} rows_read={batch.get('rows_read')} "
-            f"rejected={batch.get('rows_rejected')} became={outcome.get('became')}"
+            f"rejected={batch.get('rows_rejected')} {detail}"
         )
 
 
@@ -42,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("PULSE_MOTO_PORT", "5000")))
     parser.add_argument("--creators", type=int, default=5_000, help="demo creators per market")
+    parser.add_argument("--videos", type=int, default=50_000, help="demo videos per market")
     parser.add_argument("--once", action="store_true", help="load the demo, print, and stop (no serving)")
     args = parser.parse_args(argv)
 
@@ -63,16 +71,28 @@ def main(argv: list[str] | None = None) -> int:
                 {"part-0000.jsonl.gz": datagen.creators(market, args.creators)},
                 snapshot=DEMO_SNAPSHOT,
             )
+        pump.pump()  # creators first: the lists are published with their eligibility
+        categories = list(load_rules().categories)
+        for market in ("US", "GB"):
+            upload_batch(
+                s3,
+                stack.name_of("IngestBucket"),
+                f"videos/market={market}/snapshot={DEMO_SNAPSHOT}/",
+                {"part-0000.jsonl.gz": datagen.videos(market, args.videos, args.creators, categories)},
+                snapshot=DEMO_SNAPSHOT,
+            )
         pump.pump()
         bucket = stack.name_of("IngestBucket")
         reports = stack.name_of("ReportsBucket")
         print(
-            "\nRunning now: creators ingest (issue 2). Not yet: ranking and lists, the HTTP API on :3000,\n"
-            "revenue, month end (issues 3 to 7 add them to this command).\n\n"
+            "\nRunning now: creators and videos ingest, ranking and list publication (issues 2, 3).\n"
+            "Not yet: the HTTP API on :3000, revenue, month end (issues 4 to 7 add them here).\n\n"
             "Try, in another shell:\n"
             f"  export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local"
             f" AWS_DEFAULT_REGION={REGION}\n"
-            f"  aws s3 ls s3://{reports}/ingest-reports/creators/ --recursive\n"
+            f"  aws s3 ls s3://{reports}/ingest-reports/ --recursive\n"
+            f"  aws dynamodb get-item --table-name {stack.name_of('StateTable')}"
+            """ --key '{"pk":{"S":"LISTS#US"},"sk":{"S":"CURRENT"}}'\n"""
             f"  aws s3 cp s3://{reports}/ingest-reports/creators/market=US/"
             f"snapshot={DEMO_SNAPSHOT}/report.json -\n"
             f"  aws s3 cp my-batch/ s3://{bucket}/creators/market=US/snapshot=2026-11-27/ --recursive"
