@@ -4,7 +4,7 @@ Keys (docs/design.md): a market's creators are spread over `SHARDS` partitions,
 `pk = ELIG#<market>#<shard>` with `sk = <creator_id>`, so that a whole market can be read with a
 few parallel Queries (ranking) and a 1M-creator load spreads its writes over many partitions, while
 one creator is still a single GetItem (the API): its shard is derived from its id.
-The market's latest applied snapshot lives at `pk = MARKET#<market>, sk = CREATORS`.
+The market's latest applied snapshot is a market marker (`pulse.aws.market_markers`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from pulse.aws import clients
+from pulse.aws import clients, market_markers
 from pulse.aws.dynamo import Item, batch_get, batch_write
 from pulse.creators import StoredEligibility
 from pulse.eligibility import CurrentEligibility, Eligibility, Reason, Status
@@ -32,10 +32,6 @@ def shard_of(creator_id: str) -> int:
 
 def eligibility_key(market: str, creator_id: str) -> Item:
     return {"pk": {"S": f"ELIG#{market}#{shard_of(creator_id):02d}"}, "sk": {"S": creator_id}}
-
-
-def _market_key(market: str) -> Item:
-    return {"pk": {"S": f"MARKET#{market}"}, "sk": {"S": "CREATORS"}}
 
 
 def _reasons_json(reasons: Sequence[Reason]) -> str:
@@ -67,22 +63,10 @@ class DynamoEligibilityStore:
         self._table = table
 
     def latest_snapshot(self, market: str) -> str | None:
-        item = (
-            clients.dynamodb()
-            .get_item(TableName=self._table, Key=_market_key(market), ConsistentRead=True)
-            .get("Item")
-        )
-        return item["latest_snapshot"]["S"] if item else None
+        return market_markers.latest_snapshot(self._table, market, "CREATORS")
 
     def set_latest_snapshot(self, market: str, snapshot: str) -> None:
-        clients.dynamodb().update_item(
-            TableName=self._table,
-            Key=_market_key(market),
-            UpdateExpression="SET latest_snapshot = :s",
-            # Never move backwards, even if two snapshots were applied side by side.
-            ConditionExpression="attribute_not_exists(latest_snapshot) OR latest_snapshot < :s",
-            ExpressionAttributeValues={":s": {"S": snapshot}},
-        )
+        market_markers.advance_snapshot(self._table, market, "CREATORS", snapshot)
 
     def fetch(self, market: str, creator_ids: Sequence[str]) -> dict[str, StoredEligibility]:
         keys = [eligibility_key(market, cid) for cid in creator_ids]

@@ -7,14 +7,9 @@ from DynamoDB.
 
 from __future__ import annotations
 
-import gzip
-import io
-import tempfile
 from collections.abc import Iterable, Iterator
 
-from botocore.exceptions import ClientError
-
-from pulse.aws import clients
+from pulse.aws.s3_lines import read_lines, write_lines
 
 
 def roster_key(market: str, snapshot: str) -> str:
@@ -26,25 +21,7 @@ class S3RosterStore:
         self._bucket = bucket
 
     def read(self, market: str, snapshot: str) -> Iterator[str] | None:
-        try:
-            body = clients.s3().get_object(Bucket=self._bucket, Key=roster_key(market, snapshot))["Body"]
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
-                return None
-            raise
-
-        def lines() -> Iterator[str]:
-            with body, gzip.GzipFile(fileobj=body, mode="rb") as unzipped:
-                for line in io.TextIOWrapper(unzipped, encoding="utf-8"):
-                    if stripped := line.strip():
-                        yield stripped
-
-        return lines()
+        return read_lines(self._bucket, roster_key(market, snapshot))
 
     def write(self, market: str, snapshot: str, creator_ids: Iterable[str]) -> None:
-        with tempfile.TemporaryFile() as spool:
-            with gzip.GzipFile(fileobj=spool, mode="wb", mtime=0) as zipped:
-                for creator_id in sorted(creator_ids):
-                    zipped.write(creator_id.encode() + b"\n")
-            spool.seek(0)
-            clients.s3().upload_fileobj(spool, self._bucket, roster_key(market, snapshot))
+        write_lines(self._bucket, roster_key(market, snapshot), sorted(creator_ids))
