@@ -136,3 +136,14 @@ def placement_block(current: CurrentEligibility | None, video_snapshot: str, rul
     if dt.date.fromisoformat(current.confirmed_on) < oldest_fresh:
         return "eligibility_stale"
     return None
+
+
+def as_seen_on(
+    status: Status, reasons: list[dict[str, Any]], confirmed_on: str, today: dt.date, rules: Rules
+) -> tuple[Status, list[dict[str, Any]]]:
+    """A stored status as it stands today: eligibility confirmed too long ago is not active."""
+    oldest_fresh = today - dt.timedelta(days=rules.eligibility_max_age_days)
+    if dt.date.fromisoformat(confirmed_on) >= oldest_fresh:
+        return status, reasons
+    stale = Reason("eligibility_stale", oldest_fresh.isoformat(), confirmed_on).as_dict()
+    return "ineligible", [*reasons, stale]

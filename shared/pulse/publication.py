@@ -30,6 +30,17 @@ class ListVersion:
     counts: dict[str, int]
 
 
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """A listed video in one list version: what a lookup answers and revenue is attributed by."""
+
+    video_id: str
+    category: str
+    rank: int
+    creator_id: str
+    score: int
+
+
 class ListStore(Protocol):
     def next_version(self, market: str) -> str:
         """A new version string, unique for the market and greater than every earlier one."""

@@ -12,8 +12,8 @@ import pytest
 from pulse.aws import clients
 from pulse.aws.eligibility_table import DynamoEligibilityStore
 from pulse.aws.event_bus import EventBridgePublisher
-from pulse.aws.list_table import DynamoListStore, Placement
-from pulse.publication import publish_lists
+from pulse.aws.list_table import DynamoListStore
+from pulse.publication import Placement, publish_lists
 from pulse.ranking import Ranked
 from pulse.rules import load_rules
 from pulse_local.lambdas import invoke

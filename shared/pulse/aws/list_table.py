@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,7 +19,7 @@ from botocore.exceptions import ClientError
 from pulse.aws import clients
 from pulse.aws.dynamo import Item, batch_get, batch_write, query_all
 from pulse.concurrency import bounded_map
-from pulse.publication import ListVersion
+from pulse.publication import ListVersion, Placement
 from pulse.ranking import Ranked
 
 VERSION_WIDTH = 10
@@ -37,15 +36,6 @@ def placement_key(market: str, version: str, video_id: str) -> Item:
 
 def _entries_pk(market: str, version: str, category: str) -> str:
     return f"LIST#{market}#{version}#{category}"
-
-
-@dataclass(frozen=True, slots=True)
-class Placement:
-    video_id: str
-    category: str
-    rank: int
-    creator_id: str
-    score: int
 
 
 def _version_from(item: Item) -> ListVersion:

@@ -1,0 +1,1 @@
+"""The HTTP API of spec §4, served by Powertools' APIGatewayRestResolver."""
