@@ -11,3 +11,37 @@ metrics = Metrics(namespace="Pulse", service="pulse")
 
 # The S3 request that created the manifest: it ties the logs of a batch to the upload in CloudTrail.
 S3_NOTIFICATION_CORRELATION = 'Records[0].responseElements."x-amz-request-id"'
+
+
+class LookupCounter:
+    """Lookups served, published as an EMF metric at most once a minute per container.
+
+    Publishing per request would cost tens of microseconds on the ad server's hot path; counting
+    is an integer addition. Up to a minute of counts is lost if a container is recycled: API
+    Gateway's own `Count` metric per route stays the exact figure.
+    """
+
+    def __init__(self, every_seconds: float = 60.0) -> None:
+        import time  # noqa: PLC0415
+
+        self._clock = time.monotonic
+        self._every = every_seconds
+        self._count = 0
+        self._since = self._clock()
+
+    def add(self, served: int) -> None:
+        self._count += served
+        if self._clock() - self._since >= self._every:
+            self.flush()
+
+    def flush(self) -> None:
+        from aws_lambda_powertools.metrics import MetricUnit  # noqa: PLC0415
+
+        if self._count:
+            metrics.add_metric(name="LookupsServed", unit=MetricUnit.Count, value=self._count)
+            metrics.flush_metrics()
+        self._count = 0
+        self._since = self._clock()
+
+
+lookups_served = LookupCounter()

@@ -30,6 +30,7 @@ from pulse.campaigns import CampaignSpec
 from pulse.cursor import BadCursor, decode_cursor, encode_cursor
 from pulse.eligibility import as_seen_on
 from pulse.lookups import Lookup
+from pulse.observability import lookups_served
 
 ID = r"^[A-Za-z0-9_-]{1,64}$"
 MARKET = r"^[A-Z]{2}$"
@@ -118,7 +119,9 @@ def get_placement(
     video_id: Annotated[str, Path(pattern=ID)], market: Annotated[str, Query(pattern=MARKET)]
 ) -> PlacementResponse:
     _only("market")
-    return _placement(api_services().lookups.one(_market(market), video_id))
+    answer = _placement(api_services().lookups.one(_market(market), video_id))
+    lookups_served.add(1)
+    return answer
 
 
 @app.post("/v1/placements/batch")
@@ -127,6 +130,7 @@ def post_placements(request: Annotated[BatchRequest, Body()]) -> BatchResponse:
     if len(set(request.video_ids)) != len(request.video_ids):
         raise ApiError(400, "invalid_request", "video_ids must be distinct")
     version, lookups = api_services().lookups.many(_market(request.market), request.video_ids)
+    lookups_served.add(len(lookups))
     return BatchResponse(
         market=request.market, list_version=version, results=[_placement(lk) for lk in lookups]
     )
