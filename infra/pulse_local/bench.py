@@ -1,12 +1,16 @@
 """`make bench`: the project's benchmarks, each printing the figures its issue asks for.
 
-Sections: `ranking` (issue 3): `pulse rank` on a generated N-row videos snapshot (gzip JSON
-Lines) against DuckDB on 1 thread running the same ranking in SQL on the same file: both times,
-their ratio, pulse rank's peak RSS, the floor (inflate and parse only), and a check that both give
-the same lists. `creators` (issue 2): a generated creators snapshot of N rows (gzip JSON Lines) processed
-by CreatorsIngestFunction against a moto server on 127.0.0.1, first as a first load and then as
-the next day's snapshot with 1% of creators changed: rows per second, peak RSS of the function's
-process, and the AWS requests it made.
+- `api` (issue 4): cold import of the API module against `import boto3`, handler CPU per lookup,
+  DynamoDB requests per lookup (pulse_local/bench_api.py);
+- `ranking` (issue 3): `pulse rank` on a generated N-row videos snapshot (gzip JSON Lines) against
+  DuckDB on 1 thread running the same ranking in SQL on the same file: both times, their ratio,
+  peak RSS, the floor (inflate and parse only), and a check that both give the same lists;
+- `creators` (issue 2): a generated creators snapshot of N rows (gzip JSON Lines) processed by
+  CreatorsIngestFunction against a moto server on 127.0.0.1, first as a first load and then as
+  the next day's snapshot with 1% of creators changed: rows per second, peak RSS of the
+  function's process, and the AWS requests it made.
+
+`make bench` runs all three; `python -m pulse_local.bench ranking` runs one.
 """
 
 from __future__ import annotations
@@ -131,15 +135,26 @@ def bench_creators(rows: int) -> None:
         _print_run("next snapshot, 1% of creators changed", rows, second)
 
 
+_LAUNCHER = """
+import json, resource, subprocess, sys, time
+started = time.perf_counter()
+subprocess.run(sys.argv[1:], check=True, stderr=subprocess.DEVNULL)
+elapsed = time.perf_counter() - started
+print(json.dumps([elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024]))
+"""
+
+
 def _timed_process(command: list[str]) -> tuple[float, float]:
-    """Run a command as its own process: wall time (startup included) and its peak RSS (MB)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)  # noqa: S603  # our own interpreter
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    if status != 0:
-        raise RuntimeError(f"{command[2:4]} failed with status {status}")
-    return elapsed, usage.ru_maxrss / 1024
+    """Run a command as its own process: wall time (startup included) and its peak RSS (MB).
+
+    A small launcher process starts it, so that the peak RSS is the command's own and not the
+    memory of this (larger) process that a forked child would report as its high-water mark.
+    """
+    out = subprocess.run(  # noqa: S603  # our own interpreter
+        [sys.executable, "-c", _LAUNCHER, *command], check=True, capture_output=True, text=True
+    )
+    elapsed, peak = json.loads(out.stdout.strip().splitlines()[-1])
+    return float(elapsed), float(peak)
 
 
 def _parse_floor(path: Path) -> float:
@@ -211,8 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--creators-rows", type=int, default=1_000_000)
     parser.add_argument("--ranking-rows", type=int, default=1_000_000)
-    parser.add_argument("sections", nargs="*", default=["ranking", "creators"])
+    parser.add_argument("sections", nargs="*", default=["api", "ranking", "creators"])
     args = parser.parse_args(argv)
+    if "api" in args.sections:
+        from pulse_local.bench_api import bench_api  # noqa: PLC0415
+
+        bench_api()
     if "ranking" in args.sections:
         bench_ranking(args.ranking_rows)
     if "creators" in args.sections:

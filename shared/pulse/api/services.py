@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pulse.aws.campaign_table import DynamoCampaignStore
-from pulse.aws.eligibility_table import DynamoEligibilityStore
-from pulse.aws.list_table import DynamoListStore
 from pulse.lookups import PlacementLookups
 from pulse.rules import Rules, load_rules
+
+if TYPE_CHECKING:
+    from pulse.aws.campaign_table import DynamoCampaignStore
+    from pulse.aws.eligibility_table import DynamoEligibilityStore
+    from pulse.aws.list_table import DynamoListStore
 
 
 class ApiSettings(BaseModel):
@@ -33,6 +36,11 @@ class ApiServices:
 
 @cache
 def api_services() -> ApiServices:
+    # The adapters (and botocore with them) load on the first request, not at cold import.
+    from pulse.aws.campaign_table import DynamoCampaignStore  # noqa: PLC0415
+    from pulse.aws.eligibility_table import DynamoEligibilityStore  # noqa: PLC0415
+    from pulse.aws.list_table import DynamoListStore  # noqa: PLC0415
+
     settings = ApiSettings.model_validate(dict(os.environ))
     rules = load_rules()
     lists = DynamoListStore(settings.state_table)
