@@ -4,16 +4,18 @@
 of a snapshot, so ranking takes two passes: the first validates rows and appends each brand-safe
 video's (score, video_id, creator_id) to a compact per-category spill file while counting N; the
 second selects each category's top k. Memory holds 8 bytes per brand-safe video (its score, in
-an array, not a Python object) and, during selection, one category's ids; the rows themselves
-are never held.
+an array, not a Python object) and, during selection, the candidates of one category (its top k
+and the ties at the k-th score); the rows themselves are never held.
 """
 
 from __future__ import annotations
 
 import heapq
+import operator
 import tempfile
 from array import array
 from collections.abc import Callable, Iterable
+from itertools import compress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -89,13 +91,16 @@ class RankingSpill:
         if k == 0:
             return []
         threshold = heapq.nlargest(k, scores)[-1]
+        # Every video at or above the k-th best score, ties included, then the order of §2.3. Only
+        # those lines are kept while the spill file streams by (compress/map run in C).
+        keep = list(map(threshold.__le__, scores))
         with Path(self._dir.name, f"{category}.ids").open(encoding="utf-8") as handle:
-            ids = handle.read().split("\n")
-        # Every video at or above the k-th best score, ties included, then the order of §2.3.
-        candidates = sorted((-s, ids[i]) for i, s in enumerate(scores) if s >= threshold)[:k]
+            candidates = sorted(
+                zip(map(operator.neg, compress(scores, keep)), compress(handle, keep), strict=True)
+            )[:k]
         ranked = []
         for rank, (negative, line) in enumerate(candidates, 1):
-            video_id, creator_id = line.split("\t")
+            video_id, creator_id = line.rstrip("\n").split("\t")
             ranked.append(Ranked(rank, video_id, creator_id, -negative))
         return ranked
 
