@@ -62,3 +62,45 @@ def video(
     }
     row.update(overrides)
     return row
+
+
+REVENUE_COLUMNS = (
+    "row_id",
+    "served_date",
+    "market",
+    "video_id",
+    "list_version",
+    "campaign_id",
+    "impressions",
+    "revenue_micros",
+    "currency",
+)
+
+
+def revenue(row_id: str, video_id: str, list_version: str, micros: int, **overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "row_id": row_id,
+        "served_date": "2026-11-27",
+        "market": "US",
+        "video_id": video_id,
+        "list_version": list_version,
+        "campaign_id": "k1",
+        "impressions": 1000,
+        "revenue_micros": micros,
+        "currency": "USD",
+    }
+    row.update(overrides)
+    return row
+
+
+def adjustment(adjustment_id: str, creator_id: str, micros: int, **overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "adjustment_id": adjustment_id,
+        "market": "US",
+        "creator_id": creator_id,
+        "month": "2026-11",
+        "revenue_micros": micros,
+        "reason": "invalid traffic",
+    }
+    row.update(overrides)
+    return row

@@ -129,6 +129,8 @@ def test_manifests_route_to_their_dataset_function() -> None:
     routes = {(r.bucket_logical, r.prefix, r.suffix): r.function for r in STACK.s3_routes()}
     assert routes[("IngestBucket", "creators/", "_manifest.json")] == "CreatorsIngestFunction"
     assert routes[("IngestBucket", "videos/", "_manifest.json")] == "VideosIngestFunction"
+    assert routes[("IngestBucket", "revenue/", "_manifest.json")] == "RevenueIngestFunction"
+    assert routes[("IngestBucket", "adjustments/", "_manifest.json")] == "AdjustmentsIngestFunction"
 
 
 def test_the_daily_refresh_is_scheduled_with_retries_and_a_dead_letter_queue() -> None:

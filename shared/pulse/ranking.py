@@ -15,8 +15,8 @@ import operator
 import tempfile
 from array import array
 from collections.abc import Callable, Iterable
-from itertools import compress
 from dataclasses import dataclass
+from itertools import compress
 from pathlib import Path
 from typing import IO
 

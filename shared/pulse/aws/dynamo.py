@@ -52,9 +52,10 @@ def batch_get(
         request: KeysAndAttributesTypeDef | Any = {
             "Keys": list(keys[start : start + GET_BATCH]),
             "ProjectionExpression": projection,
-            "ExpressionAttributeNames": names,
             "ConsistentRead": consistent,
         }
+        if names:
+            request["ExpressionAttributeNames"] = names
         for attempt in range(_ATTEMPTS):
             response = clients.dynamodb().batch_get_item(RequestItems={table: request})
             yield from response["Responses"].get(table, [])

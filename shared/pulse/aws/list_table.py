@@ -160,6 +160,17 @@ class DynamoListStore:
         )
         return {p.video_id: p for p in map(_placement_from, found)}
 
+    def creators_of(self, market: str, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Revenue attribution: the creator of each (list_version, video_id) listed in that version."""
+        found = batch_get(
+            self._table, [placement_key(market, v, video) for v, video in keys], "pk, creator_id", {}
+        )
+        creators: dict[tuple[str, str], str] = {}
+        for item in found:
+            _, _, version, video_id = item["pk"]["S"].split("#", 3)
+            creators[(version, video_id)] = item["creator_id"]["S"]
+        return creators
+
     def entries(
         self, market: str, version: str, category: str, after_rank: int = 0, limit: int | None = None
     ) -> Iterator[Ranked]:

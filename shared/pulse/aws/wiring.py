@@ -10,12 +10,14 @@ from pulse.aws import clients
 from pulse.aws.batch_claims import DynamoClaimStore
 from pulse.aws.eligibility_table import DynamoEligibilityStore
 from pulse.aws.event_bus import EventBridgePublisher
+from pulse.aws.ledger_table import DynamoLedgerStore
 from pulse.aws.list_table import DynamoListStore
 from pulse.aws.rankings import S3DynamoRankingStore
 from pulse.aws.rosters import S3RosterStore
 from pulse.aws.s3_batches import S3PartSource, S3ReportSink
 from pulse.batch_runs import IngestContext
 from pulse.creators import CreatorsApplier
+from pulse.ledger import AdjustmentsApplier, RevenueApplier
 from pulse.rules import Rules, load_rules
 from pulse.settings import pipeline_settings
 from pulse.settings import reset as reset_settings
@@ -69,6 +71,10 @@ def ingest_context(ingest_bucket: str) -> IngestContext:
                 rules,
             ),
             "videos": VideosApplier(publication.rankings, publication.publisher, rules, settings.workdir),
+            "revenue": RevenueApplier(
+                DynamoListStore(settings.state_table), DynamoLedgerStore(settings.state_table)
+            ),
+            "adjustments": AdjustmentsApplier(DynamoLedgerStore(settings.state_table)),
         },
         now=_utcnow,
         workdir=settings.workdir,

@@ -1,0 +1,203 @@
+"""The ledger in the state table (docs/design.md, "Ledger").
+
+- `ENTRY#<market>#<R|A>#<id>` / `E`: one entry per revenue row (R) or adjustment (A); it is only
+  ever created, with `attribute_not_exists`, which is what makes a replayed row count once.
+  `gsi1pk = LEDGER#<market>#<month>#<creator>` lists a creator's entries of a month (index `ledger`).
+- `TOTAL#<market>#<month>#<creator>#<shard>` / `T`: the creator's month totals, split over
+  `TOTAL_SHARDS` items chosen by entry id, so that a hot creator's increments land on several
+  partitions instead of one; the 8 shards are read back with one BatchGetItem.
+- `MARKET#<market>` / `CLOSED`: the last month closed by a payout run.
+
+Entries and the increments of their totals are written in one TransactWriteItems, with a check
+that the booked month is still open; a transaction holds at most 100 items.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import time
+import zlib
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pulse.aws import clients
+from pulse.aws.dynamo import batch_get
+from pulse.ledger import LedgerEntry, Totals
+
+TOTAL_SHARDS = 8
+_MAX_ITEMS = 100
+_ATTEMPTS = 8
+
+
+class MonthClosedMeanwhile(RuntimeError):
+    """A payout run closed the month while entries were being booked into it: the invocation
+    fails, and its retry books what is left into the next open month."""
+
+
+def entry_key(market: str, kind: str, entry_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"ENTRY#{market}#{'R' if kind == 'revenue' else 'A'}#{entry_id}"}, "sk": {"S": "E"}}
+
+
+def total_key(market: str, month: str, creator_id: str, shard: int) -> dict[str, Any]:
+    return {"pk": {"S": f"TOTAL#{market}#{month}#{creator_id}#{shard}"}, "sk": {"S": "T"}}
+
+
+def closed_key(market: str) -> dict[str, Any]:
+    return {"pk": {"S": f"MARKET#{market}"}, "sk": {"S": "CLOSED"}}
+
+
+def _shard(entry_id: str) -> int:
+    return zlib.crc32(entry_id.encode()) % TOTAL_SHARDS
+
+
+class DynamoLedgerStore:
+    def __init__(self, table: str) -> None:
+        self._table = table
+
+    def last_closed(self, market: str) -> str | None:
+        item = (
+            clients.dynamodb()
+            .get_item(TableName=self._table, Key=closed_key(market), ConsistentRead=True)
+            .get("Item")
+        )
+        return item["last_closed"]["S"] if item else None
+
+    def record(self, entries: Sequence[LedgerEntry]) -> tuple[list[LedgerEntry], list[LedgerEntry]]:
+        recorded: list[LedgerEntry] = []
+        repeated: list[LedgerEntry] = []
+        group: list[LedgerEntry] = []
+        totals: set[tuple[str, str, int]] = set()
+        for entry in entries:
+            key = (entry.month, entry.creator_id, _shard(entry.entry_id))
+            # entries + their distinct totals + one check of the month must fit in a transaction
+            if len(group) + len(totals | {key}) + 2 > _MAX_ITEMS:
+                self._write_group(group, recorded, repeated)
+                group, totals = [], set()
+            group.append(entry)
+            totals.add(key)
+        if group:
+            self._write_group(group, recorded, repeated)
+        return recorded, repeated
+
+    def _write_group(
+        self, group: list[LedgerEntry], recorded: list[LedgerEntry], repeated: list[LedgerEntry]
+    ) -> None:
+        pending = list(group)
+        for attempt in range(_ATTEMPTS):
+            if not pending:
+                return
+            items = self._transaction(pending)
+            try:
+                clients.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons", [])
+                if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                    raise MonthClosedMeanwhile(f"{pending[0].market}: a month closed during booking") from exc
+                duplicates = {
+                    i - 1
+                    for i, r in enumerate(reasons[1 : len(pending) + 1], 1)
+                    if r.get("Code") == "ConditionalCheckFailed"
+                }
+                if duplicates:
+                    repeated.extend(pending[i] for i in sorted(duplicates))
+                    pending = [e for i, e in enumerate(pending) if i not in duplicates]
+                else:  # a conflict with another transaction on the same items: back off, retry
+                    time.sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))
+                continue
+            recorded.extend(pending)
+            return
+        raise RuntimeError("ledger transaction kept conflicting")
+
+    def _transaction(self, entries: list[LedgerEntry]) -> list[dict[str, Any]]:
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        market = entries[0].market
+        earliest = min(e.month for e in entries)
+        items: list[dict[str, Any]] = [
+            {
+                "ConditionCheck": {
+                    "TableName": self._table,
+                    "Key": closed_key(market),
+                    "ConditionExpression": "attribute_not_exists(last_closed) OR last_closed < :m",
+                    "ExpressionAttributeValues": {":m": {"S": earliest}},
+                }
+            }
+        ]
+        sums: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        for e in entries:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {
+                            **entry_key(e.market, e.kind, e.entry_id),
+                            "kind": {"S": e.kind},
+                            "entry_id": {"S": e.entry_id},
+                            "market": {"S": e.market},
+                            "creator_id": {"S": e.creator_id},
+                            "month": {"S": e.month},
+                            "own_month": {"S": e.own_month},
+                            "revenue_micros": {"N": str(e.revenue_micros)},
+                            "impressions": {"N": str(e.impressions)},
+                            "source": {"S": e.source},
+                            "detail": {"S": json.dumps(e.detail, separators=(",", ":"))},
+                            "recorded_at": {"S": now},
+                            "gsi1pk": {"S": f"LEDGER#{e.market}#{e.month}#{e.creator_id}"},
+                            "gsi1sk": {"S": f"{e.kind}#{e.entry_id}"},
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+            sum_ = sums[(e.month, e.creator_id, _shard(e.entry_id))]
+            sum_[0] += e.gross_micros
+            sum_[1] += e.adjustments_micros
+            sum_[2] += e.impressions
+            sum_[3] += 1
+        for (month, creator, shard), (gross, adjustments, impressions, count) in sums.items():
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": total_key(market, month, creator, shard),
+                        "UpdateExpression": "SET market = :mk, #mo = :mo, creator_id = :c "
+                        "ADD gross_micros :g, adjustments_micros :a, impressions :i, entries :n",
+                        "ExpressionAttributeNames": {"#mo": "month"},
+                        "ExpressionAttributeValues": {
+                            ":mk": {"S": market},
+                            ":mo": {"S": month},
+                            ":c": {"S": creator},
+                            ":g": {"N": str(gross)},
+                            ":a": {"N": str(adjustments)},
+                            ":i": {"N": str(impressions)},
+                            ":n": {"N": str(count)},
+                        },
+                    }
+                }
+            )
+        return items
+
+    def totals(self, market: str, month: str, creator_id: str) -> Totals:
+        """A creator's month, in one request (BatchGetItem of its shards)."""
+        keys = [total_key(market, month, creator_id, s) for s in range(TOTAL_SHARDS)]
+        found = list(
+            batch_get(
+                self._table,
+                keys,
+                "gross_micros, adjustments_micros, impressions, entries",
+                {},
+                consistent=True,
+            )
+        )
+        return Totals(
+            gross_micros=sum(int(i.get("gross_micros", {}).get("N", 0)) for i in found),
+            adjustments_micros=sum(int(i.get("adjustments_micros", {}).get("N", 0)) for i in found),
+            impressions=sum(int(i.get("impressions", {}).get("N", 0)) for i in found),
+            entries=sum(int(i.get("entries", {}).get("N", 0)) for i in found),
+        )
