@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 
 from pulse.aws import wiring
+from pulse_local import moto_patches
 from pulse_local.lambdas import route_object
 from pulse_local.resources import create_resources
 from pulse_local.template import REGION, Stack
@@ -27,6 +28,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    moto_patches.install()  # the local stack's moto, so the tests check the patch too
     with mock_aws():
         wiring.reset()
         yield

@@ -5,17 +5,20 @@
 - `ranking` (issue 3): `pulse rank` on a generated N-row videos snapshot (gzip JSON Lines) against
   DuckDB on 1 thread running the same ranking in SQL on the same file: both times, their ratio,
   peak RSS, the floor (inflate and parse only), and a check that both give the same lists;
+- `revenue` (issue 5): a revenue batch of N rows attributed against a published list of 40,000
+  videos, on a moto server: rows per second, peak RSS and DynamoDB requests;
 - `creators` (issue 2): a generated creators snapshot of N rows (gzip JSON Lines) processed by
   CreatorsIngestFunction against a moto server on 127.0.0.1, first as a first load and then as
   the next day's snapshot with 1% of creators changed: rows per second, peak RSS of the
   function's process, and the AWS requests it made.
 
-`make bench` runs all three; `python -m pulse_local.bench ranking` runs one.
+`make bench` runs all four; `python -m pulse_local.bench ranking` runs one.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import subprocess
@@ -57,15 +60,18 @@ def _dataset(name: str, rows: Iterable[Mapping[str, Any]]) -> Path:
     return path
 
 
-def _run_batch(stack: Stack, s3: Any, folder: str, part: Path, *, rows: int, snapshot: str) -> dict[str, Any]:
+def _run_batch(
+    stack: Stack, s3: Any, folder: str, part: Path, *, rows: int, snapshot: str | None
+) -> dict[str, Any]:
     bucket = stack.name_of("IngestBucket")
     s3.upload_file(str(part), bucket, folder + "part-0000.jsonl.gz")
-    manifest = {
+    manifest: dict[str, Any] = {
         "dataset": folder.split("/", maxsplit=1)[0],
         "market": "US",
-        "snapshot": snapshot,
         "files": [{"key": "part-0000.jsonl.gz", "rows": rows}],
     }
+    if snapshot is not None:
+        manifest["snapshot"] = snapshot
     uploaded = put_bytes(s3, bucket, folder + "_manifest.json", json.dumps(manifest).encode())
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         env = {**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
@@ -220,13 +226,75 @@ def bench_ranking(rows: int, repeats: int = 3) -> None:
         raise SystemExit("pulse rank and DuckDB disagree")
 
 
+def bench_revenue(rows: int) -> None:
+    """A revenue batch of N rows against a published list of 40,000 videos, on a moto server."""
+    from pulse.aws import clients  # noqa: PLC0415
+    from pulse.aws.event_bus import EventBridgePublisher  # noqa: PLC0415
+    from pulse.aws.list_table import DynamoListStore  # noqa: PLC0415
+    from pulse.eligibility import CurrentEligibility  # noqa: PLC0415
+    from pulse.publication import publish_lists  # noqa: PLC0415
+    from pulse.ranking import Ranked  # noqa: PLC0415
+    from pulse.rules import load_rules  # noqa: PLC0415
+
+    print(f"revenue ingest ({rows:,} rows, gzip JSON Lines, moto server on 127.0.0.1)")
+    rules = load_rules()
+    categories = list(rules.categories)
+    listed = 40_000
+    ranked = {
+        c: [
+            Ranked(r, f"vd{i:09d}", datagen.creator_id(i % 20_000), 1_000_000 - r)
+            for r, i in enumerate(range(n, listed, len(categories)), 1)
+        ]
+        for n, c in enumerate(categories)
+    }
+    path = _dataset(f"revenue-US-{rows}.jsonl.gz", datagen.revenue("US", rows, "0000000001", listed))
+    with moto_server() as endpoint:
+        os.environ.update(aws_environment(endpoint))
+        clients.reset()
+        stack = Stack()
+        create_resources(stack, endpoint)
+
+        class Everyone:
+            def current(self, market: str, creator_ids: Any) -> dict[str, CurrentEligibility]:
+                return {c: CurrentEligibility(c, "active", "2026-11-27") for c in creator_ids}
+
+        publication = publish_lists(
+            "US",
+            "2026-11-27",
+            ranked,
+            eligibility=Everyone(),
+            store=DynamoListStore(stack.name_of("StateTable")),
+            events=EventBridgePublisher(stack.name_of("EventBus")),
+            rules=rules,
+            now=dt.datetime.now(dt.UTC),
+        )
+        assert publication.version.version == "0000000001"
+        s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint)
+        run = _run_batch(
+            stack, s3, "revenue/market=US/date=2026-11-27/bench-1/", path, rows=rows, snapshot=None
+        )
+        outcome = run["results"][0]["batches"][0]["outcome"]
+        requests = run["requests"]
+        dynamo = {k.split(".", 1)[1]: v for k, v in sorted(requests.items()) if k.startswith("dynamodb.")}
+        print(
+            f"  rows: {rows:,}  time: {run['elapsed_s']:.1f}s  rows/s: {rows / run['elapsed_s']:,.0f}"
+            f"  function CPU: {run['cpu_s']:.1f}s  peak RSS: {run['peak_rss_mb']:.0f} MB"
+        )
+        print(
+            f"  entries recorded: {outcome['entries_recorded']:,}  not on list: {outcome['not_on_list']:,}"
+            f"  duplicates: {outcome['duplicates']:,}"
+        )
+        print(f"  DynamoDB requests: {sum(dynamo.values()):,} {dynamo}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--creators-rows", type=int, default=1_000_000)
     parser.add_argument("--ranking-rows", type=int, default=1_000_000)
-    parser.add_argument("sections", nargs="*", default=["api", "ranking", "creators"])
+    parser.add_argument("--revenue-rows", type=int, default=1_000_000)
+    parser.add_argument("sections", nargs="*", default=["api", "ranking", "revenue", "creators"])
     args = parser.parse_args(argv)
     if "api" in args.sections:
         from pulse_local.bench_api import bench_api  # noqa: PLC0415
@@ -234,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_api()
     if "ranking" in args.sections:
         bench_ranking(args.ranking_rows)
+    if "revenue" in args.sections:
+        bench_revenue(args.revenue_rows)
     if "creators" in args.sections:
         bench_creators(args.creators_rows)
     return 0

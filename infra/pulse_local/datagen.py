@@ -74,3 +74,25 @@ def videos(
             "shares_24h": views // (150 + (draw >> 21) % 400),
             "brand_safe": (draw >> 33) % 20 != 0,
         }
+
+
+def revenue(
+    market: str, count: int, list_version: str, listed_videos: int, seed: str = "pulse"
+) -> Iterator[dict[str, Any]]:
+    """`count` revenue rows for videos `vd000000000 ..` of one list version; about 1 in 200 rows
+    names a video that was not listed (the ad server's mistakes happen)."""
+    currency = {"US": "USD", "GB": "GBP"}.get(market, "EUR")
+    for i in range(count):
+        draw = _draw(seed, i, "revenue")
+        video = draw % (listed_videos + listed_videos // 200)
+        yield {
+            "row_id": f"rv{i:010d}",
+            "served_date": f"2026-11-{1 + (draw >> 20) % 27:02d}",
+            "market": market,
+            "video_id": video_id(video),
+            "list_version": list_version,
+            "campaign_id": f"k{(draw >> 30) % 40:03d}",
+            "impressions": 1 + (draw >> 36) % 5_000,
+            "revenue_micros": (draw >> 44) % 20_000_000,
+            "currency": currency,
+        }

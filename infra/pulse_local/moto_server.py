@@ -53,7 +53,7 @@ def moto_server(port: int | None = None) -> Iterator[str]:
     env = {**os.environ, **aws_environment(f"http://127.0.0.1:{chosen}")}
     env.pop("AWS_ENDPOINT_URL")
     process = subprocess.Popen(  # noqa: S603  # our own interpreter and module
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(chosen)],
+        [sys.executable, "-m", "pulse_local.moto_main", "-H", "127.0.0.1", "-p", str(chosen)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
