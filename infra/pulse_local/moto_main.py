@@ -1,7 +1,5 @@
 """`python -m pulse_local.moto_main -H 127.0.0.1 -p PORT`: moto's server with pulse_local.moto_patches."""
 
-import sys
-
 from moto.server import main
 
 from pulse_local.moto_patches import install

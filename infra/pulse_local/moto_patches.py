@@ -25,9 +25,9 @@ def install() -> None:
 
         @staticmethod
         def deepcopy(value: Any, memo: Any = None) -> Any:
-            return value if isinstance(value, models.Table) else copy.deepcopy(value, memo)
+            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
-    models.copy = _KeepTables  # type: ignore[assignment]
+    setattr(models, "copy", _KeepTables)  # noqa: B010  # the name moto's module looks up
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         saved: list[tuple[str, dict[str, Any], Any]] = []

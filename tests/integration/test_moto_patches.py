@@ -32,19 +32,15 @@ def test_a_cancelled_transaction_changes_nothing_and_says_why(stack: Stack, dyna
             }
         },
     ]
+    check = {
+        "ConditionCheck": {
+            "TableName": table,
+            "Key": {"pk": {"S": "NOPE"}, "sk": {"S": "1"}},
+            "ConditionExpression": "attribute_exists(pk)",
+        }
+    }
     with pytest.raises(ClientError) as caught:
-        dynamodb.transact_write_items(
-            TransactItems=items[:4]
-            + [
-                {
-                    "ConditionCheck": {
-                        "TableName": table,
-                        "Key": {"pk": {"S": "NOPE"}, "sk": {"S": "1"}},
-                        "ConditionExpression": "attribute_exists(pk)",
-                    }
-                }
-            ]
-        )
+        dynamodb.transact_write_items(TransactItems=[*items[:4], check])
     reasons = [r["Code"] for r in caught.value.response["CancellationReasons"]]
     assert reasons == ["None", "None", "None", "None", "ConditionalCheckFailed"]
     assert dynamodb.get_item(TableName=table, Key={"pk": {"S": "A"}, "sk": {"S": "1"}})["Item"]["n"] == {
