@@ -15,6 +15,7 @@ from typing import Any
 
 def install() -> None:
     from moto.dynamodb import models  # noqa: PLC0415
+    from moto.dynamodb.models.table import Table  # noqa: PLC0415
 
     if getattr(models.DynamoDBBackend.transact_write_items, "_pulse_patched", False):
         return
