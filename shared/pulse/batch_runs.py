@@ -19,18 +19,23 @@ from pulse.manifest import BatchLocation
 from pulse.rules import Rules
 
 
-class BatchInProgress(RuntimeError):
-    """Another invocation holds this batch right now; this one fails so that Lambda retries it later."""
+class RunInProgress(RuntimeError):
+    """Another invocation holds this run right now; this one fails so that it is retried later."""
+
+
+BatchInProgress = RunInProgress
 
 
 class ClaimStore(Protocol):
-    def claim(self, location: BatchLocation, token: str, lease_seconds: int) -> dict[str, Any] | None:
-        """None when this run now owns the batch; the stored summary when it already completed."""
+    """Claims on runs (a batch, a market's month end), so that each happens once."""
+
+    def claim(self, run_id: str, token: str, lease_seconds: int) -> dict[str, Any] | None:
+        """None when this run now owns `run_id`; the stored summary when it already completed."""
         ...
 
-    def complete(self, location: BatchLocation, token: str, summary: dict[str, Any]) -> None: ...
+    def complete(self, run_id: str, token: str, summary: dict[str, Any]) -> None: ...
 
-    def release(self, location: BatchLocation, token: str) -> None: ...
+    def release(self, run_id: str, token: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,8 @@ class IngestContext:
 
 def run_batch(location: BatchLocation, token: str, ctx: IngestContext) -> dict[str, Any]:
     """Process the batch once; returns the run's summary (the event detail plus `duplicate`)."""
-    earlier = ctx.claims.claim(location, token, ctx.lease_seconds)
+    run_id = f"BATCH#{location.folder}"
+    earlier = ctx.claims.claim(run_id, token, ctx.lease_seconds)
     if earlier is not None:
         return {**earlier, "duplicate": True}
     try:
@@ -65,7 +71,7 @@ def run_batch(location: BatchLocation, token: str, ctx: IngestContext) -> dict[s
         summary = {**report.event_detail(), "status": report.status, "outcome": report.outcome}
         ctx.events.publish(report.event_type, [report.event_detail()])
     except BaseException:
-        ctx.claims.release(location, token)
+        ctx.claims.release(run_id, token)
         raise
-    ctx.claims.complete(location, token, summary)
+    ctx.claims.complete(run_id, token, summary)
     return {**summary, "duplicate": False}

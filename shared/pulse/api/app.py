@@ -22,6 +22,7 @@ from pulse.api.models import (
     CampaignResponse,
     CreatorResponse,
     PlacementResponse,
+    StatementResponse,
     TopListEntry,
     TopListResponse,
 )
@@ -210,10 +211,12 @@ def get_statement(
     creator_id: Annotated[str, Path(pattern=ID)],
     month: Annotated[str, Path(pattern=MONTH)],
     market: Annotated[str, Query(pattern=MARKET)],
-) -> dict[str, Any]:
+) -> StatementResponse:
     _only("market")
-    _market(market)
-    raise ApiError(404, "statement_not_found", f"no statement for {creator_id} in {market} for {month}")
+    found = api_services().payouts.statement(_market(market), month, creator_id)
+    if found is None:
+        raise ApiError(404, "statement_not_found", f"no statement for {creator_id} in {market} for {month}")
+    return StatementResponse.model_validate(found.as_dict())
 
 
 def _campaign(campaign: Any) -> CampaignResponse:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from pulse.aws.campaign_table import DynamoCampaignStore
     from pulse.aws.eligibility_table import DynamoEligibilityStore
     from pulse.aws.list_table import DynamoListStore
+    from pulse.aws.payout_table import DynamoPayoutStore
 
 
 class ApiSettings(BaseModel):
@@ -32,6 +33,7 @@ class ApiServices:
     lists: DynamoListStore
     eligibility: DynamoEligibilityStore
     campaigns: DynamoCampaignStore
+    payouts: DynamoPayoutStore
 
 
 @cache
@@ -40,6 +42,7 @@ def api_services() -> ApiServices:
     from pulse.aws.campaign_table import DynamoCampaignStore  # noqa: PLC0415
     from pulse.aws.eligibility_table import DynamoEligibilityStore  # noqa: PLC0415
     from pulse.aws.list_table import DynamoListStore  # noqa: PLC0415
+    from pulse.aws.payout_table import DynamoPayoutStore  # noqa: PLC0415
 
     settings = ApiSettings.model_validate(dict(os.environ))
     rules = load_rules()
@@ -51,4 +54,5 @@ def api_services() -> ApiServices:
         lists=lists,
         eligibility=DynamoEligibilityStore(settings.state_table),
         campaigns=campaigns,
+        payouts=DynamoPayoutStore(settings.state_table),
     )

@@ -1,4 +1,5 @@
-"""Batch claims in the state table: `pk = BATCH#<batch folder>, sk = CLAIM` (see batch_runs)."""
+"""Run claims in the state table: `pk = <run id>, sk = CLAIM` (see batch_runs): `BATCH#<folder>`
+for a batch, `PAYOUT#<market>#<month>` for a month end."""
 
 from __future__ import annotations
 
@@ -9,28 +10,27 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from pulse.aws import clients
-from pulse.batch_runs import BatchInProgress
-from pulse.manifest import BatchLocation
+from pulse.batch_runs import RunInProgress
 
 # Claims are the audit trail of what was ingested; they outlive any replay window by far.
 _CLAIM_TTL_SECONDS = 400 * 86_400
 
 
-def _key(location: BatchLocation) -> dict[str, Any]:
-    return {"pk": {"S": f"BATCH#{location.folder}"}, "sk": {"S": "CLAIM"}}
+def _key(run_id: str) -> dict[str, Any]:
+    return {"pk": {"S": run_id}, "sk": {"S": "CLAIM"}}
 
 
 class DynamoClaimStore:
     def __init__(self, table: str) -> None:
         self._table = table
 
-    def claim(self, location: BatchLocation, token: str, lease_seconds: int) -> dict[str, Any] | None:
+    def claim(self, run_id: str, token: str, lease_seconds: int) -> dict[str, Any] | None:
         now = int(time.time())
         try:
             clients.dynamodb().put_item(
                 TableName=self._table,
                 Item={
-                    **_key(location),
+                    **_key(run_id),
                     "token": {"S": token},
                     "state": {"S": "in_progress"},
                     "lease_until": {"N": str(now + lease_seconds)},
@@ -55,17 +55,17 @@ class DynamoClaimStore:
             return None
         item = (
             clients.dynamodb()
-            .get_item(TableName=self._table, Key=_key(location), ConsistentRead=True)
+            .get_item(TableName=self._table, Key=_key(run_id), ConsistentRead=True)
             .get("Item", {})
         )
         if item.get("state", {}).get("S") == "done" and item.get("token", {}).get("S") == token:
             return json.loads(item["summary"]["S"])  # type: ignore[no-any-return]
-        raise BatchInProgress(f"{location.folder} is being processed by another invocation")
+        raise RunInProgress(f"{run_id} is being run by another invocation")
 
-    def complete(self, location: BatchLocation, token: str, summary: dict[str, Any]) -> None:
+    def complete(self, run_id: str, token: str, summary: dict[str, Any]) -> None:
         clients.dynamodb().update_item(
             TableName=self._table,
-            Key=_key(location),
+            Key=_key(run_id),
             UpdateExpression="SET #st = :done, summary = :s, completed_at = :now REMOVE lease_until",
             ConditionExpression="#tk = :tk",
             ExpressionAttributeNames={"#st": "state", "#tk": "token"},
@@ -77,11 +77,11 @@ class DynamoClaimStore:
             },
         )
 
-    def release(self, location: BatchLocation, token: str) -> None:
+    def release(self, run_id: str, token: str) -> None:
         try:
             clients.dynamodb().delete_item(
                 TableName=self._table,
-                Key=_key(location),
+                Key=_key(run_id),
                 ConditionExpression="#tk = :tk AND #st = :ip",
                 ExpressionAttributeNames={"#tk": "token", "#st": "state"},
                 ExpressionAttributeValues={":tk": {"S": token}, ":ip": {"S": "in_progress"}},

@@ -5,7 +5,8 @@
   `gsi1pk = LEDGER#<market>#<month>#<creator>` lists a creator's entries of a month (index `ledger`).
 - `TOTAL#<market>#<month>#<creator>#<shard>` / `T`: the creator's month totals, split over
   `TOTAL_SHARDS` items chosen by entry id, so that a hot creator's increments land on several
-  partitions instead of one; the 8 shards are read back with one BatchGetItem.
+  partitions instead of one; the 8 shards are read back with one BatchGetItem, and a month's
+  totals of every creator, in creator order, from index `ledger` (`gsi1pk = TOTALS#<market>#<month>`).
 - `MARKET#<market>` / `CLOSED`: the last month closed by a payout run.
 
 Entries and the increments of their totals are written in one TransactWriteItems, with a check
@@ -166,13 +167,15 @@ class DynamoLedgerStore:
                     "Update": {
                         "TableName": self._table,
                         "Key": total_key(market, month, creator, shard),
-                        "UpdateExpression": "SET market = :mk, #mo = :mo, creator_id = :c "
-                        "ADD gross_micros :g, adjustments_micros :a, impressions :i, entries :n",
+                        "UpdateExpression": "SET market = :mk, #mo = :mo, creator_id = :c, gsi1pk = :gp, "
+                        "gsi1sk = :gs ADD gross_micros :g, adjustments_micros :a, impressions :i, entries :n",
                         "ExpressionAttributeNames": {"#mo": "month"},
                         "ExpressionAttributeValues": {
                             ":mk": {"S": market},
                             ":mo": {"S": month},
                             ":c": {"S": creator},
+                            ":gp": {"S": f"TOTALS#{market}#{month}"},
+                            ":gs": {"S": f"{creator}#{shard}"},
                             ":g": {"N": str(gross)},
                             ":a": {"N": str(adjustments)},
                             ":i": {"N": str(impressions)},

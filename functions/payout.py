@@ -1,0 +1,16 @@
+"""PayoutFunction: month end (spec §5), from the monthly schedule or invoked directly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pulse.aws.payout_run import run_payouts
+from pulse.observability import logger, metrics
+
+
+@logger.inject_lambda_context(log_event=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run_payouts(event)

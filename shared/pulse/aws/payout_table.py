@@ -1,0 +1,165 @@
+"""Month end in the state table and ReportsBucket.
+
+- `MARKET#<market>` / `CLOSED`: `last_closed`, moved forward one month at a time;
+- `STMT#<market>#<month>#<shard 00..15>` / `<creator_id>`: statements, spread over 16 partition
+  keys (a 100k-creator run writes fast); one creator's is one GetItem (the shard comes from its id);
+- reports: `payouts/market=<market>/month=<month>/statements.csv` and `summary.json`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pulse.aws import clients
+from pulse.aws.dynamo import batch_write, query_all
+from pulse.aws.ledger_table import closed_key
+from pulse.concurrency import bounded_map
+from pulse.ledger import Totals
+from pulse.month_end import MonthOrderError, previous_month
+from pulse.payout import Statement
+
+STATEMENT_SHARDS = 16
+_NUMBERS = (
+    "opening_balance_micros",
+    "gross_revenue_micros",
+    "adjustments_micros",
+    "net_revenue_micros",
+    "creator_share_bps",
+    "creator_share_micros",
+    "payable_micros",
+    "payable_minor",
+    "closing_balance_micros",
+    "impressions",
+)
+
+
+def statement_key(market: str, month: str, creator_id: str) -> dict[str, Any]:
+    shard = zlib.crc32(creator_id.encode()) % STATEMENT_SHARDS
+    return {"pk": {"S": f"STMT#{market}#{month}#{shard:02d}"}, "sk": {"S": creator_id}}
+
+
+def _to_item(s: Statement) -> dict[str, Any]:
+    item: dict[str, Any] = statement_key(s.market, s.month, s.creator_id)
+    for name, value in s.as_dict().items():
+        item[name] = {"N": str(value)} if name in _NUMBERS else {"S": str(value)}
+    return item
+
+
+def _from_item(item: dict[str, Any]) -> Statement:
+    values: dict[str, Any] = {
+        name: (int(v["N"]) if "N" in v else v["S"]) for name, v in item.items() if name not in ("pk", "sk")
+    }
+    return Statement(**values)
+
+
+class DynamoPayoutStore:
+    def __init__(self, table: str, workers: int = 8) -> None:
+        self._table = table
+        self._workers = workers
+
+    def last_closed(self, market: str) -> str | None:
+        item = (
+            clients.dynamodb()
+            .get_item(TableName=self._table, Key=closed_key(market), ConsistentRead=True)
+            .get("Item")
+        )
+        return item["last_closed"]["S"] if item else None
+
+    def close(self, market: str, month: str) -> None:
+        try:
+            clients.dynamodb().update_item(
+                TableName=self._table,
+                Key=closed_key(market),
+                UpdateExpression="SET last_closed = :m",
+                ConditionExpression="attribute_not_exists(last_closed) OR last_closed IN (:m, :prev)",
+                ExpressionAttributeValues={":m": {"S": month}, ":prev": {"S": previous_month(month)}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise MonthOrderError(f"{market}: {month} is not the next month to close") from exc
+            raise
+
+    def month_totals(self, market: str, month: str) -> Iterator[tuple[str, Totals]]:
+        items = query_all(
+            TableName=self._table,
+            IndexName="ledger",
+            KeyConditionExpression="gsi1pk = :p",
+            ExpressionAttributeValues={":p": {"S": f"TOTALS#{market}#{month}"}},
+        )
+        current: str | None = None
+        sums = [0, 0, 0, 0]
+        for item in items:  # sorted by "<creator>#<shard>": a creator's shards are consecutive
+            creator = item["creator_id"]["S"]
+            if creator != current:
+                if current is not None:
+                    yield current, Totals(*sums)
+                current, sums = creator, [0, 0, 0, 0]
+            for i, name in enumerate(("gross_micros", "adjustments_micros", "impressions", "entries")):
+                sums[i] += int(item.get(name, {}).get("N", "0"))
+        if current is not None:
+            yield current, Totals(*sums)
+
+    def closing_balances(self, market: str, month: str) -> Iterator[tuple[str, int]]:
+        def shard(i: int) -> Iterator[tuple[str, int]]:
+            for item in query_all(
+                TableName=self._table,
+                KeyConditionExpression="pk = :p",
+                FilterExpression="closing_balance_micros <> :zero",
+                ProjectionExpression="sk, closing_balance_micros",
+                ExpressionAttributeValues={
+                    ":p": {"S": f"STMT#{market}#{month}#{i:02d}"},
+                    ":zero": {"N": "0"},
+                },
+            ):
+                yield item["sk"]["S"], int(item["closing_balance_micros"]["N"])
+
+        return heapq.merge(*(shard(i) for i in range(STATEMENT_SHARDS)))
+
+    def save_statements(self, statements: Iterable[Statement]) -> None:
+        def chunks() -> Iterator[list[Any]]:
+            batch: list[Any] = []
+            for s in statements:
+                batch.append({"PutRequest": {"Item": _to_item(s)}})
+                if len(batch) == 25:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+
+        for _ in bounded_map(lambda chunk: batch_write(self._table, chunk), chunks(), self._workers):
+            pass
+
+    def statement(self, market: str, month: str, creator_id: str) -> Statement | None:
+        item = (
+            clients.dynamodb()
+            .get_item(TableName=self._table, Key=statement_key(market, month, creator_id))
+            .get("Item")
+        )
+        return _from_item(item) if item else None
+
+
+class S3PayoutReports:
+    def __init__(self, bucket: str) -> None:
+        self._bucket = bucket
+
+    def write(self, market: str, month: str, statements_csv: Path, summary: dict[str, Any]) -> None:
+        prefix = f"payouts/market={market}/month={month}/"
+        clients.s3().upload_file(
+            str(statements_csv),
+            self._bucket,
+            prefix + "statements.csv",
+            ExtraArgs={"ContentType": "text/csv"},
+        )
+        clients.s3().put_object(
+            Bucket=self._bucket,
+            Key=prefix + "summary.json",
+            Body=json.dumps(summary, indent=2).encode(),
+            ContentType="application/json",
+        )
