@@ -180,7 +180,8 @@ def _reconciles(s: Statement, terms: PayoutTerms) -> bool:
     whole_units = s.payable_micros % terms.minor_unit_micros == 0 and (
         s.payable_micros == s.payable_minor * terms.minor_unit_micros
     )
-    paid_only_over_minimum = s.payable_micros == 0 or s.payable_micros >= terms.minimum_micros
+    available = s.opening_balance_micros + s.creator_share_micros
+    paid_only_over_minimum = s.payable_micros == 0 or available >= terms.minimum_micros
     remainder_only = s.payable_micros == 0 or 0 <= s.closing_balance_micros < terms.minor_unit_micros
     return (
         s.net_revenue_micros == s.gross_revenue_micros + s.adjustments_micros
