@@ -5,6 +5,8 @@
 - `ranking` (issue 3): `pulse rank` on a generated N-row videos snapshot (gzip JSON Lines) against
   DuckDB on 1 thread running the same ranking in SQL on the same file: both times, their ratio,
   peak RSS, the floor (inflate and parse only), and a check that both give the same lists;
+- `month-end` (issue 6): a month end for N creators against moto (time, requests) and the pure
+  computation of 1M statements (time, peak RSS), see pulse_local/bench_payout.py;
 - `revenue` (issue 5): a revenue batch of N rows attributed against a published list of 40,000
   videos, on a moto server: rows per second, peak RSS and DynamoDB requests;
 - `creators` (issue 2): a generated creators snapshot of N rows (gzip JSON Lines) processed by
@@ -12,7 +14,7 @@
   the next day's snapshot with 1% of creators changed: rows per second, peak RSS of the
   function's process, and the AWS requests it made.
 
-`make bench` runs all four; `python -m pulse_local.bench ranking` runs one.
+`make bench` runs all five; `python -m pulse_local.bench ranking` runs one.
 """
 
 from __future__ import annotations
@@ -287,6 +289,68 @@ def bench_revenue(rows: int) -> None:
         print(f"  DynamoDB requests: {sum(dynamo.values()):,} {dynamo}")
 
 
+def bench_month_end(creators: int) -> None:
+    """A month end for N creators on a moto server, and the pure computation for 1M creators."""
+    from pulse.aws.dynamo import batch_write  # noqa: PLC0415
+    from pulse.aws.ledger_table import total_key  # noqa: PLC0415
+
+    print(f"month end ({creators:,} creators on a moto server; 1,000,000 in pure computation)")
+    with moto_server() as endpoint:
+        os.environ.update(aws_environment(endpoint))
+        stack = Stack()
+        create_resources(stack, endpoint)
+        from pulse.aws import clients  # noqa: PLC0415
+
+        clients.reset()
+        table = stack.name_of("StateTable")
+        requests: list[Any] = []
+        for i in range(creators):
+            creator = datagen.creator_id(i)
+            item = {
+                **total_key("US", "2026-10", creator, 0),
+                "gross_micros": {"N": str((i * 7919) % 300_000_000)},
+                "adjustments_micros": {"N": str(-(i % 1000))},
+                "impressions": {"N": str(i % 5000)},
+                "entries": {"N": "1"},
+                "creator_id": {"S": creator},
+                "market": {"S": "US"},
+                "month": {"S": "2026-10"},
+                "gsi1pk": {"S": "TOTALS#US#2026-10"},
+                "gsi1sk": {"S": f"{creator}#0"},
+            }
+            requests.append({"PutRequest": {"Item": item}})
+        batch_write(table, requests)
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            env = {**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+            subprocess.run(  # noqa: S603  # our own interpreter and module
+                [
+                    sys.executable,
+                    "-m",
+                    "pulse_local.bench_worker",
+                    "--function",
+                    "PayoutFunction",
+                    "--event",
+                    json.dumps({"month": "2026-10", "markets": ["US"]}),
+                    "--out",
+                    out.name,
+                ],
+                check=True,
+                env=env,
+            )
+            run = json.loads(Path(out.name).read_text())
+    summary = run["results"][0]["runs"][0]
+    dynamo = {k.split(".", 1)[1]: v for k, v in sorted(run["requests"].items()) if k.startswith("dynamodb.")}
+    print(
+        f"  run: {run['elapsed_s']:.1f}s for {summary['creators']:,} statements  function CPU: {run['cpu_s']:.1f}s"
+        f"  peak RSS: {run['peak_rss_mb']:.0f} MB"
+    )
+    print(f"  DynamoDB requests: {sum(dynamo.values()):,} {dynamo}")
+    elapsed, peak = _timed_process([sys.executable, "-m", "pulse_local.bench_payout", "pure", "1000000"])
+    print(
+        f"  pure computation, 1,000,000 statements streamed and summarized: {elapsed:.1f}s, peak RSS {peak:.0f} MB"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -294,7 +358,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--creators-rows", type=int, default=1_000_000)
     parser.add_argument("--ranking-rows", type=int, default=1_000_000)
     parser.add_argument("--revenue-rows", type=int, default=1_000_000)
-    parser.add_argument("sections", nargs="*", default=["api", "ranking", "revenue", "creators"])
+    parser.add_argument("--payout-creators", type=int, default=100_000)
+    parser.add_argument("sections", nargs="*", default=["api", "ranking", "month-end", "revenue", "creators"])
     args = parser.parse_args(argv)
     if "api" in args.sections:
         from pulse_local.bench_api import bench_api  # noqa: PLC0415
@@ -302,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_api()
     if "ranking" in args.sections:
         bench_ranking(args.ranking_rows)
+    if "month-end" in args.sections:
+        bench_month_end(args.payout_creators)
     if "revenue" in args.sections:
         bench_revenue(args.revenue_rows)
     if "creators" in args.sections:

@@ -2,7 +2,8 @@
 
 `python -m pulse_local.bench_worker --stack-name N --bucket B --key K --size S --etag E --out F`
 delivers the S3 notification of an uploaded object to its function(s), against the endpoint in
-AWS_ENDPOINT_URL, and writes the measurements to F as JSON.
+AWS_ENDPOINT_URL, and writes the measurements to F as JSON; with `--function F --event JSON` it
+invokes that function with that event instead.
 """
 
 from __future__ import annotations
@@ -40,10 +41,12 @@ class RequestCounter:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stack-name", default="pulse-local")
-    parser.add_argument("--bucket", required=True)
-    parser.add_argument("--key", required=True)
-    parser.add_argument("--size", type=int, required=True)
-    parser.add_argument("--etag", required=True)
+    parser.add_argument("--bucket")
+    parser.add_argument("--key")
+    parser.add_argument("--size", type=int)
+    parser.add_argument("--etag")
+    parser.add_argument("--function", help="invoke this function with --event instead of routing an object")
+    parser.add_argument("--event", default="{}")
     parser.add_argument("--sequencer", default="0001")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
