@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: setup run test lint typecheck validate build bench clean
+.PHONY: setup run demo test lint typecheck validate build bench clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,9 @@ $(STAMP): pyproject.toml
 
 run: setup
 	$(BIN)/python -m pulse_local.run
+
+demo: setup
+	$(BIN)/python -m pulse_local.run --demo
 
 test: setup
 	$(BIN)/python -m pytest -q

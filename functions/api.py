@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pulse.api.app import app
+from pulse.api.app import handle
 from pulse.observability import logger
 
 
@@ -15,4 +15,4 @@ from pulse.observability import logger
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # API Gateway's request id as correlation id, read directly (a JMESPath search costs more).
     logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
-    return app.resolve(event, context)
+    return handle(event, context)

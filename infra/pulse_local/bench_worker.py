@@ -18,7 +18,7 @@ from collections import Counter
 from typing import Any
 
 from pulse.aws import clients
-from pulse_local.lambdas import route_object
+from pulse_local.lambdas import invoke, route_object
 from pulse_local.template import Stack
 
 
@@ -54,9 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     counter.attach()
     stack = Stack(name=args.stack_name)
     started = time.perf_counter()
-    results = route_object(
-        stack, args.bucket, args.key, size=args.size, etag=args.etag, sequencer=args.sequencer
-    )
+    if args.function:
+        results = [invoke(stack, args.function, json.loads(args.event))]
+    else:
+        results = route_object(
+            stack, args.bucket, args.key, size=args.size, etag=args.etag, sequencer=args.sequencer
+        )
     elapsed = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     peak_kb = usage.ru_maxrss

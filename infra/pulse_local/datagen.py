@@ -96,3 +96,23 @@ def revenue(
             "revenue_micros": (draw >> 44) % 20_000_000,
             "currency": currency,
         }
+
+
+def revenue_for(
+    market: str, videos: list[str], list_version: str, month: str, count: int, *, seed: str = "pulse"
+) -> Iterator[dict[str, Any]]:
+    """`count` revenue rows served in `month` for `videos` of one list version."""
+    currency = {"US": "USD", "GB": "GBP"}.get(market, "EUR")
+    for i in range(count):
+        draw = _draw(seed, i, f"revenue-{market}-{month}")
+        yield {
+            "row_id": f"rv-{market}-{month}-{i:08d}",
+            "served_date": f"{month}-{1 + (draw >> 20) % 28:02d}",
+            "market": market,
+            "video_id": videos[draw % len(videos)],
+            "list_version": list_version,
+            "campaign_id": f"k{(draw >> 30) % 12:03d}",
+            "impressions": 1 + (draw >> 36) % 5_000,
+            "revenue_micros": (draw >> 44) % 40_000_000,
+            "currency": currency,
+        }

@@ -8,6 +8,7 @@ import contextlib
 import importlib
 import os
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -55,15 +56,21 @@ def load_handler(stack: Stack, logical: str) -> Callable[[dict[str, Any], Any], 
     return getattr(importlib.import_module(module_name), attribute)  # type: ignore[no-any-return]
 
 
+_ONE_AT_A_TIME = threading.RLock()
+
+
 def invoke(stack: Stack, logical: str, event: dict[str, Any]) -> Any:
-    """Run the function's handler on `event` with its deployed environment."""
+    """Run the function's handler on `event` with its deployed environment.
+
+    Invocations in one process take turns: each sets its function's environment variables.
+    """
     name = stack.name_of(logical)
     context = LambdaContext(
         function_name=name,
         aws_request_id=str(uuid.uuid4()),
         invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}",
     )
-    with function_environment(stack, logical):
+    with _ONE_AT_A_TIME, function_environment(stack, logical):
         return load_handler(stack, logical)(event, context)
 
 

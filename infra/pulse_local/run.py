@@ -1,46 +1,146 @@
-"""`make run`: the whole system on this machine, on a moto server built from template.yaml.
+"""`make run` and `make demo`: the whole system on this machine, on a moto server built from
+template.yaml, with the API on http://127.0.0.1:3000.
 
-What exists so far (issue 2): the data resources of the template, CreatorsIngestFunction behind
-S3 notifications, and a demo creators snapshot loaded through that same path. Later issues add the
-lists, the API on :3000, revenue and month end to this same command.
+`make run` loads a demo dataset through the same paths as on AWS (batches uploaded to the ingest
+bucket and delivered as S3 notifications, campaigns PUT through the API), prints where to look,
+and serves until Ctrl-C. `make demo` (`--demo`) tells the whole story non-interactively and ends
+with the month-end summary.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 import time
+import urllib.request
 from typing import Any
 
 import boto3
 
 from pulse.aws import wiring
+from pulse.aws.list_table import DynamoListStore
 from pulse.rules import load_rules
 from pulse_local import datagen
+from pulse_local.http_api import serve_in_background
+from pulse_local.lambdas import invoke
 from pulse_local.moto_server import aws_environment, moto_server
 from pulse_local.notifications import NotificationPump
 from pulse_local.resources import create_resources
 from pulse_local.template import REGION, Stack
 from pulse_local.uploads import upload_batch
 
-DEMO_SNAPSHOT = "2026-11-26"
+SNAPSHOT = "2026-11-26"
+REVENUE_MONTH = "2026-10"
+MARKETS = ("US", "GB")
 
 
 def _show(key: str, result: Any) -> None:
     for batch in result.get("batches", []):
         outcome = batch.get("outcome", {})
         published = outcome.get("published") or {}
-        detail = (
-            f"list version {published['list_version']}, {sum(published['entries'].values())} entries"
-            if published
-            else f"became={outcome.get('became')}"
-        )
+        if published:
+            detail = f"list version {published['list_version']}, {sum(published['entries'].values())} entries"
+        elif "became" in outcome:
+            detail = f"became={outcome['became']}"
+        else:
+            detail = f"entries recorded={outcome.get('entries_recorded')}"
         print(
-            f"  processed {key}: {batch.get('status')} rows_read={batch.get('rows_read')} "
-            f"rejected={batch.get('rows_rejected')} {detail}"
+            f"  {key}: {batch.get('status')}, {batch.get('rows_read'):,} rows read, "
+            f"{batch.get('rows_rejected'):,} rejected; {detail}"
         )
+
+
+def _http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(  # noqa: S310  # http://127.0.0.1 only
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # 127.0.0.1 only
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def load_demo(
+    stack: Stack, s3: Any, pump: NotificationPump, api: str, *, creators: int, videos: int, revenue: int
+) -> None:
+    bucket = stack.name_of("IngestBucket")
+    categories = list(load_rules().categories)
+    started = time.perf_counter()
+    for market in MARKETS:
+        upload_batch(
+            s3,
+            bucket,
+            f"creators/market={market}/snapshot={SNAPSHOT}/",
+            {"part-0000.jsonl.gz": datagen.creators(market, creators)},
+            snapshot=SNAPSHOT,
+        )
+    pump.pump()  # creators first: the lists are published with their eligibility
+    for market in MARKETS:
+        upload_batch(
+            s3,
+            bucket,
+            f"videos/market={market}/snapshot={SNAPSHOT}/",
+            {"part-0000.jsonl.gz": datagen.videos(market, videos, creators, categories)},
+            snapshot=SNAPSHOT,
+        )
+    pump.pump()
+    print(f"  lists published in {time.perf_counter() - started:.0f}s")
+    for i, category in enumerate(categories):
+        status, _ = _http(
+            "PUT",
+            f"{api}/v1/campaigns/demo-{category}",
+            {
+                "advertiser": f"Advertiser {i}",
+                "markets": list(MARKETS),
+                "categories": [category],
+                "start": "2026-01-01",
+                "end": "2027-12-31",
+                "priority": 10 + i,
+                "status": "active",
+            },
+        )
+        assert status == 200, status
+    lists = DynamoListStore(stack.name_of("StateTable"))
+    for market in MARKETS:
+        current = lists.current(market)
+        assert current is not None
+        listed = [e.video_id for c in categories for e in lists.entries(market, current.version, c)]
+        upload_batch(
+            s3,
+            bucket,
+            f"revenue/market={market}/date={REVENUE_MONTH}-28/demo-{REVENUE_MONTH}/",
+            {
+                "part-0000.jsonl.gz": datagen.revenue_for(
+                    market, listed, current.version, REVENUE_MONTH, revenue
+                )
+            },
+        )
+    pump.pump()
+
+
+def _summary_table(runs: list[dict[str, Any]]) -> str:
+    fields = (
+        "creators",
+        "gross_revenue_micros",
+        "net_revenue_micros",
+        "creator_share_micros",
+        "payable_micros",
+        "closing_balance_micros",
+        "platform_share_micros",
+    )
+    lines = [f"{'market':<7}{'month':<9}" + "".join(f"{f.replace('_micros', ''):>22}" for f in fields)]
+    for run in runs:
+        values = [run["creators"], *(run["totals"][f] for f in fields[1:])]
+        lines.append(f"{run['market']:<7}{run['month']:<9}" + "".join(f"{v:>22,}" for v in values))
+        lines.append(
+            f"{'':<16}statuses {run['statuses']}  invariants hold: {all(run['invariants'].values())}"
+        )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,11 +148,14 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("PULSE_MOTO_PORT", "5000")))
-    parser.add_argument("--creators", type=int, default=5_000, help="demo creators per market")
-    parser.add_argument("--videos", type=int, default=50_000, help="demo videos per market")
-    parser.add_argument("--once", action="store_true", help="load the demo, print, and stop (no serving)")
+    parser.add_argument("--api-port", type=int, default=int(os.environ.get("PULSE_API_PORT", "3000")))
+    parser.add_argument("--creators", type=int, default=25_000, help="demo creators per market")
+    parser.add_argument("--videos", type=int, default=250_000, help="demo videos per market")
+    parser.add_argument("--revenue", type=int, default=20_000, help="demo revenue rows per market")
+    parser.add_argument("--demo", action="store_true", help="tell the whole story, print the month end, stop")
     args = parser.parse_args(argv)
 
+    started = time.perf_counter()
     with moto_server(args.moto_port) as endpoint:
         os.environ.update(aws_environment(endpoint))
         os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
@@ -62,49 +165,47 @@ def main(argv: list[str] | None = None) -> int:
         create_resources(stack, endpoint)
         s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint)
         pump = NotificationPump(stack, s3, on_result=_show)
-        print(f"moto server on {endpoint} with the resources of template.yaml (stack {stack.name})")
-        for market in ("US", "GB"):
-            upload_batch(
-                s3,
-                stack.name_of("IngestBucket"),
-                f"creators/market={market}/snapshot={DEMO_SNAPSHOT}/",
-                {"part-0000.jsonl.gz": datagen.creators(market, args.creators)},
-                snapshot=DEMO_SNAPSHOT,
-            )
-        pump.pump()  # creators first: the lists are published with their eligibility
-        categories = list(load_rules().categories)
-        for market in ("US", "GB"):
-            upload_batch(
-                s3,
-                stack.name_of("IngestBucket"),
-                f"videos/market={market}/snapshot={DEMO_SNAPSHOT}/",
-                {"part-0000.jsonl.gz": datagen.videos(market, args.videos, args.creators, categories)},
-                snapshot=DEMO_SNAPSHOT,
-            )
-        pump.pump()
-        bucket = stack.name_of("IngestBucket")
-        reports = stack.name_of("ReportsBucket")
+        server = serve_in_background(stack, args.api_port)
+        api = f"http://127.0.0.1:{args.api_port}"
+        print(f"moto server on {endpoint} with the resources of template.yaml; the API on {api}")
+        load_demo(stack, s3, pump, api, creators=args.creators, videos=args.videos, revenue=args.revenue)
+        lists = DynamoListStore(stack.name_of("StateTable"))
+        current = lists.current("US")
+        assert current is not None
+        top = next(lists.entries("US", current.version, "pets", 0, 1))
+        status, lookup = _http("GET", f"{api}/v1/placements/{top.video_id}?market=US")
         print(
-            "\nRunning now: creators and videos ingest, ranking and list publication (issues 2, 3).\n"
-            "Not yet: the HTTP API on :3000, revenue, month end (issues 4 to 7 add them here).\n\n"
-            "Try, in another shell:\n"
+            f"\nready in {time.perf_counter() - started:.0f}s;"
+            f" GET /v1/placements/{top.video_id}?market=US -> {status}:"
+        )
+        print(json.dumps(lookup, indent=2))
+        if args.demo:
+            runs = invoke(stack, "PayoutFunction", {"month": REVENUE_MONTH, "markets": list(MARKETS)})["runs"]
+            print(f"\nmonth end {REVENUE_MONTH}:\n{_summary_table(runs)}")
+            server.shutdown()
+            ok = all(all(r["invariants"].values()) for r in runs)
+            print(f"\ndemo done in {time.perf_counter() - started:.0f}s")
+            return 0 if ok else 1
+        print(
+            "\nTry, in another shell:\n"
+            f"  curl -s '{api}/v1/placements/{top.video_id}?market=US'\n"
+            f"  curl -s -X POST {api}/v1/placements/batch -H 'Content-Type: application/json'"
+            f' -d \'{{"market":"US","video_ids":["{top.video_id}"]}}\'\n'
+            f"  curl -s '{api}/v1/toplists/US/pets?limit=5'\n"
+            f"  curl -s '{api}/v1/creators/{top.creator_id}?market=US'\n"
+            f"  curl -s {api}/v1/rules\n"
             f"  export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local"
             f" AWS_DEFAULT_REGION={REGION}\n"
-            f"  aws s3 ls s3://{reports}/ingest-reports/ --recursive\n"
-            f"  aws dynamodb get-item --table-name {stack.name_of('StateTable')}"
-            """ --key '{"pk":{"S":"LISTS#US"},"sk":{"S":"CURRENT"}}'\n"""
-            f"  aws s3 cp s3://{reports}/ingest-reports/creators/market=US/"
-            f"snapshot={DEMO_SNAPSHOT}/report.json -\n"
-            f"  aws s3 cp my-batch/ s3://{bucket}/creators/market=US/snapshot=2026-11-27/ --recursive"
-            "   # manifest last: it is processed within a second\n"
+            f"  aws s3 ls s3://{stack.name_of('ReportsBucket')}/ --recursive\n"
+            f"  aws s3 cp my-batch/ s3://{stack.name_of('IngestBucket')}/creators/market=US/snapshot=2026-11-27/"
+            " --recursive   # manifest last: processed within a second\n"
+            "Serving until Ctrl-C."
         )
-        if args.once:
-            return 0
-        print("Serving until Ctrl-C.")
         with contextlib.suppress(KeyboardInterrupt):
             while True:
                 pump.pump()
                 time.sleep(1)
+        server.shutdown()
         print("\nstopped")
     return 0
 

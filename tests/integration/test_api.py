@@ -204,6 +204,20 @@ def test_bad_input_is_a_400_with_its_code(call: Call, listed: None, url: str, co
     assert (status, body["error"]["code"]) == (400, code)
 
 
+def test_bodies_must_be_small_json(stack: Stack) -> None:
+    services.api_services.cache_clear()
+    body = json.dumps({"market": "US", "video_ids": ["a"]})
+    for headers, code in [
+        ({"Content-Type": "application/x-www-form-urlencoded"}, "unsupported_content_type"),
+        ({"Content-Type": "text/plain"}, "unsupported_content_type"),
+    ]:
+        response = invoke(stack, "ApiFunction", rest_event("POST", "/v1/placements/batch", body, headers))
+        assert (response["statusCode"], json.loads(response["body"])["error"]["code"]) == (400, code)
+    huge = json.dumps({"market": "US", "video_ids": ["a" * 60] * 400})
+    response = invoke(stack, "ApiFunction", rest_event("POST", "/v1/placements/batch", huge))
+    assert (response["statusCode"], json.loads(response["body"])["error"]["code"]) == (400, "body_too_large")
+
+
 def test_unknown_routes_are_404_and_wrong_methods_405(call: Call) -> None:
     assert call("GET", "/v1/nothing")[0] == 404
     assert call("DELETE", "/v1/campaigns/k1")[1]["error"]["code"] == "method_not_allowed"

@@ -55,6 +55,31 @@ def error_response(status: int, code: str, message: str) -> Response[str]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """API Gateway event in, proxy response out. A body must be JSON (or absent) and small: that
+    is checked before routing, so that no parser ever sees a form or a huge body, and the answer
+    keeps this API's error format (400) instead of the resolver's own 415."""
+    if event.get("httpMethod") in ("POST", "PUT", "PATCH"):
+        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        kind = str(headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+        if kind != "application/json":
+            return _proxy(
+                error_response(400, "unsupported_content_type", "send the body as application/json")
+            )
+        if len(event.get("body") or "") > MAX_BODY_BYTES:
+            return _proxy(error_response(400, "body_too_large", f"the body is over {MAX_BODY_BYTES} bytes"))
+    return app.resolve(event, context)
+
+
+def _proxy(response: Response[str]) -> dict[str, Any]:
+    return {
+        "statusCode": response.status_code,
+        "multiValueHeaders": {"Content-Type": [content_types.APPLICATION_JSON]},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
+
+
 @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
 def _api_error(error: ApiError) -> Response[str]:
     return error_response(error.status, error.code, error.message)
