@@ -6,6 +6,7 @@ import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pulse.manifest import MANIFEST_NAME
@@ -52,3 +53,30 @@ def upload_batch(
         manifest["snapshot"] = snapshot
     manifest.update(manifest_extra or {})
     return put_bytes(s3, bucket, folder + MANIFEST_NAME, json.dumps(manifest).encode())
+
+
+def write_batch_folder(
+    root: Path, folder: str, rows: Iterable[Mapping[str, object]], fmt: str, *, snapshot: str | None
+) -> Path:
+    """A batch folder on local disk, as producers hand it over: one part file and the manifest."""
+    from pulse.datasets import SPECS  # noqa: PLC0415
+
+    dataset, market = folder.split("/", maxsplit=1)[0], folder.split("/")[1].removeprefix("market=")
+    target = root / folder
+    target.mkdir(parents=True, exist_ok=True)
+    name = f"part-0000.{fmt}"
+    with (target / name).open("wb") as handle:
+        count = write_part(rows, name, handle, list(SPECS[dataset].field_kinds))
+    manifest: dict[str, Any] = {"dataset": dataset, "market": market, "files": [{"key": name, "rows": count}]}
+    if snapshot is not None:
+        manifest["snapshot"] = snapshot
+    (target / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2))
+    return target
+
+
+def upload_folder(s3: Any, bucket: str, folder: Path, key_prefix: str) -> Uploaded:
+    """Upload every part of a local batch folder, then its manifest (which triggers processing)."""
+    for path in sorted(folder.iterdir()):
+        if path.name != MANIFEST_NAME and path.is_file():
+            s3.upload_file(str(path), bucket, key_prefix + path.name)
+    return put_bytes(s3, bucket, key_prefix + MANIFEST_NAME, (folder / MANIFEST_NAME).read_bytes())

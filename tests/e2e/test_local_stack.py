@@ -14,6 +14,7 @@ import pytest
 
 from pulse.aws import wiring
 from pulse.aws.list_table import DynamoListStore
+from pulse_local.cli import main
 from pulse_local.http_api import serve_in_background
 from pulse_local.lambdas import invoke
 from pulse_local.moto_server import aws_environment, free_port, moto_server
@@ -84,3 +85,43 @@ def test_the_month_end_of_the_demo_reconciles(local: tuple[Stack, str]) -> None:
         assert (
             totals["net_revenue_micros"] == totals["creator_share_micros"] + totals["platform_share_micros"]
         )
+
+
+def test_the_pulse_command_uploads_refreshes_and_shows(
+    local: tuple[Stack, str], tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack, api = local
+    assert (
+        main(
+            [
+                "generate",
+                "--dataset",
+                "creators",
+                "--market",
+                "GB",
+                "--rows",
+                "50",
+                "--snapshot",
+                "2026-11-27",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    folder = tmp_path / "creators" / "market=GB" / "snapshot=2026-11-27"
+    assert main(["upload", str(folder)]) == 0
+    s3 = boto3.client("s3", region_name=REGION)
+    assert NotificationPump(stack, s3).pump() >= 1
+    report = s3.get_object(
+        Bucket=stack.name_of("ReportsBucket"),
+        Key="ingest-reports/creators/market=GB/snapshot=2026-11-27/report.json",
+    )
+    assert json.loads(report["Body"].read())["rows_read"] == 50
+    assert main(["refresh", "--markets", "US"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["markets"][0]["published"]["list_version"] > "0000000001"
+    assert main(["show", "lists", "--market", "US", "--category", "pets", "--limit", "3", "--api", api]) == 0
+    shown = capsys.readouterr().out
+    assert "US pets (list version" in shown
+    assert len([line for line in shown.splitlines() if line.strip()[:1].isdigit()]) == 3
