@@ -93,7 +93,7 @@ def revenue(
             "list_version": list_version,
             "campaign_id": f"k{(draw >> 30) % 40:03d}",
             "impressions": 1 + (draw >> 36) % 5_000,
-            "revenue_micros": (draw >> 44) % 20_000_000,
+            "revenue_micros": (draw >> 24) % 20_000_000,
             "currency": currency,
         }
 
@@ -113,6 +113,6 @@ def revenue_for(
             "list_version": list_version,
             "campaign_id": f"k{(draw >> 30) % 12:03d}",
             "impressions": 1 + (draw >> 36) % 5_000,
-            "revenue_micros": (draw >> 44) % 40_000_000,
+            "revenue_micros": (draw >> 24) % 40_000_000,
             "currency": currency,
         }
