@@ -23,9 +23,6 @@ class RunInProgress(RuntimeError):
     """Another invocation holds this run right now; this one fails so that it is retried later."""
 
 
-BatchInProgress = RunInProgress
-
-
 class ClaimStore(Protocol):
     """Claims on runs (a batch, a market's month end), so that each happens once."""
 

@@ -9,7 +9,6 @@ and a replayed row, finding its entry, adds nothing. See docs/design.md ("Ledger
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -220,7 +219,3 @@ class AdjustmentsApplier:
             "booked_late": totals[2],
             "last_closed_month": last_closed,
         }
-
-
-def current_month(now: dt.datetime) -> str:
-    return now.strftime("%Y-%m")
