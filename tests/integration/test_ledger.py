@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from pulse.aws import clients
-from pulse.aws.ledger_table import DynamoLedgerStore, closed_key
+from pulse.aws.ledger_table import DynamoLedgerStore
 from pulse.aws.list_table import DynamoListStore
+from pulse.aws.market_markers import closed_key
 from pulse.ledger import Totals, booking_month, next_month
 from pulse_local.template import Stack
 from pulse_local.uploads import Uploaded, upload_batch

@@ -22,7 +22,6 @@ from pulse.api.models import (
     CampaignResponse,
     CreatorResponse,
     PlacementResponse,
-    StatementResponse,
     TopListEntry,
     TopListResponse,
 )
@@ -32,6 +31,7 @@ from pulse.cursor import BadCursor, decode_cursor, encode_cursor
 from pulse.eligibility import as_seen_on
 from pulse.lookups import Lookup
 from pulse.observability import lookups_served
+from pulse.payout import Statement
 
 ID = r"^[A-Za-z0-9_-]{1,64}$"
 MARKET = r"^[A-Z]{2}$"
@@ -236,12 +236,12 @@ def get_statement(
     creator_id: Annotated[str, Path(pattern=ID)],
     month: Annotated[str, Path(pattern=MONTH)],
     market: Annotated[str, Query(pattern=MARKET)],
-) -> StatementResponse:
+) -> Statement:
     _only("market")
     found = api_services().payouts.statement(_market(market), month, creator_id)
     if found is None:
         raise ApiError(404, "statement_not_found", f"no statement for {creator_id} in {market} for {month}")
-    return StatementResponse.model_validate(found.as_dict())
+    return found
 
 
 def _campaign(campaign: Any) -> CampaignResponse:

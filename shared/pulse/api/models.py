@@ -86,24 +86,3 @@ class CampaignResponse(BaseModel):
     priority: int
     status: str
     updated_at: str
-
-
-class StatementResponse(BaseModel):
-    """A creator's payout statement for a market and month (spec §5)."""
-
-    creator_id: str
-    market: str
-    month: str
-    currency: str
-    opening_balance_micros: int
-    gross_revenue_micros: int
-    adjustments_micros: int
-    net_revenue_micros: int
-    creator_share_bps: int
-    creator_share_micros: int
-    payable_micros: int
-    payable_minor: int
-    closing_balance_micros: int
-    impressions: int
-    status: str
-    rules_version: str

@@ -26,8 +26,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pulse.aws import clients
+from pulse.aws import clients, market_markers
 from pulse.aws.dynamo import batch_get
+from pulse.aws.market_markers import closed_key
 from pulse.ledger import LedgerEntry, Totals
 
 TOTAL_SHARDS = 8
@@ -48,10 +49,6 @@ def total_key(market: str, month: str, creator_id: str, shard: int) -> dict[str,
     return {"pk": {"S": f"TOTAL#{market}#{month}#{creator_id}#{shard}"}, "sk": {"S": "T"}}
 
 
-def closed_key(market: str) -> dict[str, Any]:
-    return {"pk": {"S": f"MARKET#{market}"}, "sk": {"S": "CLOSED"}}
-
-
 def _shard(entry_id: str) -> int:
     return zlib.crc32(entry_id.encode()) % TOTAL_SHARDS
 
@@ -61,12 +58,7 @@ class DynamoLedgerStore:
         self._table = table
 
     def last_closed(self, market: str) -> str | None:
-        item = (
-            clients.dynamodb()
-            .get_item(TableName=self._table, Key=closed_key(market), ConsistentRead=True)
-            .get("Item")
-        )
-        return item["last_closed"]["S"] if item else None
+        return market_markers.last_closed(self._table, market)
 
     def record(self, entries: Sequence[LedgerEntry]) -> tuple[list[LedgerEntry], list[LedgerEntry]]:
         recorded: list[LedgerEntry] = []

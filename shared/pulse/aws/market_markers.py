@@ -1,4 +1,5 @@
-"""The latest snapshot applied per market and dataset: `pk = MARKET#<market>, sk = <KIND>`."""
+"""Per-market markers: the latest snapshot applied per dataset (`MARKET#<market>` / `<KIND>`) and
+the last month closed by a payout run (`MARKET#<market>` / `CLOSED`)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,14 @@ def advance_snapshot(table: str, market: str, kind: Kind, snapshot: str) -> None
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
+
+
+def closed_key(market: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"MARKET#{market}"}, "sk": {"S": "CLOSED"}}
+
+
+def last_closed(table: str, market: str) -> str | None:
+    item = (
+        clients.dynamodb().get_item(TableName=table, Key=closed_key(market), ConsistentRead=True).get("Item")
+    )
+    return item["last_closed"]["S"] if item else None

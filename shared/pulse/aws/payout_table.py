@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import json
 import zlib
@@ -17,27 +18,17 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pulse.aws import clients
+from pulse.aws import clients, market_markers
 from pulse.aws.dynamo import batch_write, query_all
-from pulse.aws.ledger_table import closed_key
+from pulse.aws.market_markers import closed_key
 from pulse.concurrency import bounded_map
 from pulse.ledger import Totals
 from pulse.month_end import MonthOrderError, previous_month
 from pulse.payout import Statement
 
 STATEMENT_SHARDS = 16
-_NUMBERS = (
-    "opening_balance_micros",
-    "gross_revenue_micros",
-    "adjustments_micros",
-    "net_revenue_micros",
-    "creator_share_bps",
-    "creator_share_micros",
-    "payable_micros",
-    "payable_minor",
-    "closing_balance_micros",
-    "impressions",
-)
+# The statement's integer fields go to DynamoDB as numbers, the rest as strings.
+_NUMBERS = frozenset(f.name for f in dataclasses.fields(Statement) if f.type == "int")
 
 
 def statement_key(market: str, month: str, creator_id: str) -> dict[str, Any]:
@@ -65,12 +56,7 @@ class DynamoPayoutStore:
         self._workers = workers
 
     def last_closed(self, market: str) -> str | None:
-        item = (
-            clients.dynamodb()
-            .get_item(TableName=self._table, Key=closed_key(market), ConsistentRead=True)
-            .get("Item")
-        )
-        return item["last_closed"]["S"] if item else None
+        return market_markers.last_closed(self._table, market)
 
     def close(self, market: str, month: str) -> None:
         try:
