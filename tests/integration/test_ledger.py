@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,7 @@ from pulse.aws import clients
 from pulse.aws.ledger_table import DynamoLedgerStore
 from pulse.aws.list_table import DynamoListStore
 from pulse.aws.market_markers import closed_key
-from pulse.ledger import Totals, booking_month, next_month
+from pulse.ledger import LedgerEntry, Totals, booking_month, next_month
 from pulse_local.template import Stack
 from pulse_local.uploads import Uploaded, upload_batch
 from tests.factories import (
@@ -196,3 +197,22 @@ def test_a_creators_entries_of_a_month_can_be_listed_for_audit(
         ("r2", 20),
     ]
     assert sum(int(i["revenue_micros"]["N"]) for i in items) == _totals(stack, "2026-11", "on2").gross_micros
+
+
+def test_a_transaction_retried_after_it_went_through_is_counted_once_and_as_recorded(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore retries a timed-out TransactWriteItems whose first attempt committed: the retry
+    finds this call's own entries (same writer), which are recorded, not duplicates."""
+    ledger = DynamoLedgerStore(stack.name_of("StateTable"))
+    entries = [
+        LedgerEntry("revenue", f"r{i}", "US", "c1", "2026-11", "2026-11", 10, 1, "revenue/b1/", {})
+        for i in range(3)
+    ]
+    monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=7))
+    assert ledger.record(entries[:2]) == (entries[:2], [])
+    recorded, repeated = ledger.record(entries)  # the same writer: as if botocore had retried
+    assert (sorted(e.entry_id for e in recorded), repeated) == (["r0", "r1", "r2"], [])
+    monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=8))
+    assert ledger.record(entries[:1]) == ([], entries[:1])  # anybody else: a duplicate
+    assert _totals(stack, "2026-11", "c1") == Totals(30, 0, 3, 3)

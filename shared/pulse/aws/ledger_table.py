@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import random
 import time
+import uuid
 import zlib
 from collections import defaultdict
 from collections.abc import Sequence
@@ -81,10 +82,11 @@ class DynamoLedgerStore:
         self, group: list[LedgerEntry], recorded: list[LedgerEntry], repeated: list[LedgerEntry]
     ) -> None:
         pending = list(group)
+        writer = uuid.uuid4().hex  # tells this call's own writes from anybody else's
         for attempt in range(_ATTEMPTS):
             if not pending:
                 return
-            items = self._transaction(pending)
+            items = self._transaction(pending, writer)
             try:
                 clients.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
             except ClientError as exc:
@@ -93,14 +95,18 @@ class DynamoLedgerStore:
                 reasons = exc.response.get("CancellationReasons", [])
                 if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
                     raise MonthClosedMeanwhile(f"{pending[0].market}: a month closed during booking") from exc
-                duplicates = {
-                    i - 1
+                existing: dict[int, dict[str, Any]] = {
+                    i - 1: dict(r.get("Item", {}))
                     for i, r in enumerate(reasons[1 : len(pending) + 1], 1)
                     if r.get("Code") == "ConditionalCheckFailed"
                 }
-                if duplicates:
-                    repeated.extend(pending[i] for i in sorted(duplicates))
-                    pending = [e for i, e in enumerate(pending) if i not in duplicates]
+                if existing:
+                    for i, item in sorted(existing.items()):
+                        # Written by this very call: botocore retried a transaction whose first
+                        # attempt went through (a timeout). Counted once, and counted here.
+                        mine = item.get("writer", {}).get("S") == writer
+                        (recorded if mine else repeated).append(pending[i])
+                    pending = [e for i, e in enumerate(pending) if i not in existing]
                 else:  # a conflict with another transaction on the same items: back off, retry
                     time.sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))
                 continue
@@ -108,7 +114,7 @@ class DynamoLedgerStore:
             return
         raise RuntimeError("ledger transaction kept conflicting")
 
-    def _transaction(self, entries: list[LedgerEntry]) -> list[dict[str, Any]]:
+    def _transaction(self, entries: list[LedgerEntry], writer: str) -> list[dict[str, Any]]:
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         market = entries[0].market
         earliest = min(e.month for e in entries)
@@ -141,10 +147,12 @@ class DynamoLedgerStore:
                             "source": {"S": e.source},
                             "detail": {"S": json.dumps(e.detail, separators=(",", ":"))},
                             "recorded_at": {"S": now},
+                            "writer": {"S": writer},
                             "gsi1pk": {"S": f"LEDGER#{e.market}#{e.month}#{e.creator_id}"},
                             "gsi1sk": {"S": f"{e.kind}#{e.entry_id}"},
                         },
                         "ConditionExpression": "attribute_not_exists(pk)",
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                     }
                 }
             )
