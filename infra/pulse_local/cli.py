@@ -127,6 +127,7 @@ def _cmd_rank(args: argparse.Namespace) -> int:
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from pulse_local import datagen  # noqa: PLC0415
+    from pulse_local.progress import tracked  # noqa: PLC0415
     from pulse_local.uploads import write_batch_folder  # noqa: PLC0415
 
     rules = load_rules()
@@ -139,6 +140,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     else:
         folder = f"revenue/market={args.market}/date={args.snapshot}/{args.batch_id}/"
         rows = datagen.revenue(args.market, args.rows, args.list_version, args.listed, seed=args.seed)
+    rows = tracked(rows, f"generating {args.dataset}", args.rows)
     path = write_batch_folder(
         Path(args.out),
         folder,

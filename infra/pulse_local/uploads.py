@@ -76,7 +76,11 @@ def write_batch_folder(
 
 def upload_folder(s3: Any, bucket: str, folder: Path, key_prefix: str) -> Uploaded:
     """Upload every part of a local batch folder, then its manifest (which triggers processing)."""
-    for path in sorted(folder.iterdir()):
-        if path.name != MANIFEST_NAME and path.is_file():
-            s3.upload_file(str(path), bucket, key_prefix + path.name)
+    from pulse_local.progress import Progress  # noqa: PLC0415
+
+    parts = [p for p in sorted(folder.iterdir()) if p.name != MANIFEST_NAME and p.is_file()]
+    bar = Progress(f"uploading {folder.name}", sum(p.stat().st_size for p in parts), "bytes")
+    for path in parts:
+        s3.upload_file(str(path), bucket, key_prefix + path.name, Callback=bar.advance)
+    bar.finish()
     return put_bytes(s3, bucket, key_prefix + MANIFEST_NAME, (folder / MANIFEST_NAME).read_bytes())
