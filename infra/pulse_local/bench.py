@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import subprocess
@@ -35,6 +34,7 @@ import boto3
 
 from pulse_local import datagen
 from pulse_local.moto_server import aws_environment, moto_server
+from pulse_local.published import publish_all_active
 from pulse_local.resources import create_resources
 from pulse_local.template import REGION, ROOT, Stack
 from pulse_local.uploads import put_bytes
@@ -75,33 +75,35 @@ def _run_batch(
     if snapshot is not None:
         manifest["snapshot"] = snapshot
     uploaded = put_bytes(s3, bucket, folder + "_manifest.json", json.dumps(manifest).encode())
+    return _run_worker(
+        "--stack-name",
+        stack.name,
+        "--bucket",
+        bucket,
+        "--key",
+        uploaded.key,
+        "--size",
+        str(uploaded.size),
+        "--etag",
+        uploaded.etag,
+    )
+
+
+def _run_worker(*arguments: str) -> dict[str, Any]:
+    """pulse_local.bench_worker in its own process, through the small launcher so that its peak
+    RSS is its own (see _timed_process); returns what it measured."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         env = {**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
-        # Through the small launcher, so the worker's peak RSS is its own (see _timed_process).
-        subprocess.run(  # noqa: S603  # our own interpreter and module
-            [
-                sys.executable,
-                "-c",
-                _LAUNCHER,
-                sys.executable,
-                "-m",
-                "pulse_local.bench_worker",
-                "--stack-name",
-                stack.name,
-                "--bucket",
-                bucket,
-                "--key",
-                uploaded.key,
-                "--size",
-                str(uploaded.size),
-                "--etag",
-                uploaded.etag,
-                "--out",
-                out.name,
-            ],
-            check=True,
-            env=env,
-        )
+        command = [
+            sys.executable,
+            "-c",
+            _LAUNCHER,
+            sys.executable,
+            "-m",
+            "pulse_local.bench_worker",
+            *arguments,
+        ]
+        subprocess.run([*command, "--out", out.name], check=True, env=env)  # noqa: S603  # our interpreter
         return json.loads(Path(out.name).read_text())  # type: ignore[no-any-return]
 
 
@@ -235,10 +237,6 @@ def bench_ranking(rows: int, repeats: int = 3) -> None:
 def bench_revenue(rows: int) -> None:
     """A revenue batch of N rows against a published list of 40,000 videos, on a moto server."""
     from pulse.aws import clients  # noqa: PLC0415
-    from pulse.aws.event_bus import EventBridgePublisher  # noqa: PLC0415
-    from pulse.aws.list_table import DynamoListStore  # noqa: PLC0415
-    from pulse.eligibility import CurrentEligibility  # noqa: PLC0415
-    from pulse.publication import publish_lists  # noqa: PLC0415
     from pulse.ranking import Ranked  # noqa: PLC0415
     from pulse.rules import load_rules  # noqa: PLC0415
 
@@ -260,20 +258,7 @@ def bench_revenue(rows: int) -> None:
         stack = Stack()
         create_resources(stack, endpoint)
 
-        class Everyone:
-            def current(self, market: str, creator_ids: Any) -> dict[str, CurrentEligibility]:
-                return {c: CurrentEligibility(c, "active", "2026-11-27") for c in creator_ids}
-
-        publication = publish_lists(
-            "US",
-            "2026-11-27",
-            ranked,
-            eligibility=Everyone(),
-            store=DynamoListStore(stack.name_of("StateTable")),
-            events=EventBridgePublisher(stack.name_of("EventBus")),
-            rules=rules,
-            now=dt.datetime.now(dt.UTC),
-        )
+        publication = publish_all_active(stack, "US", ranked)
         assert publication.version.version == "0000000001"
         s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint)
         run = _run_batch(
@@ -324,27 +309,9 @@ def bench_month_end(creators: int) -> None:
             }
             requests.append({"PutRequest": {"Item": item}})
         batch_write(table, requests)
-        with tempfile.NamedTemporaryFile(suffix=".json") as out:
-            env = {**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
-            subprocess.run(  # noqa: S603  # our own interpreter and module
-                [
-                    sys.executable,
-                    "-c",
-                    _LAUNCHER,
-                    sys.executable,
-                    "-m",
-                    "pulse_local.bench_worker",
-                    "--function",
-                    "PayoutFunction",
-                    "--event",
-                    json.dumps({"month": "2026-10", "markets": ["US"]}),
-                    "--out",
-                    out.name,
-                ],
-                check=True,
-                env=env,
-            )
-            run = json.loads(Path(out.name).read_text())
+        run = _run_worker(
+            "--function", "PayoutFunction", "--event", json.dumps({"month": "2026-10", "markets": ["US"]})
+        )
     summary = run["results"][0]["runs"][0]
     dynamo = {k.split(".", 1)[1]: v for k, v in sorted(run["requests"].items()) if k.startswith("dynamodb.")}
     elapsed_run, cpu = run["elapsed_s"], run["cpu_s"]

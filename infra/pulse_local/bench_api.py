@@ -110,12 +110,8 @@ def request_counts(lookups: int = 1_000, batches: int = 10) -> dict[str, float]:
 
     from pulse.api import services  # noqa: PLC0415
     from pulse.aws import clients  # noqa: PLC0415
-    from pulse.aws.event_bus import EventBridgePublisher  # noqa: PLC0415
-    from pulse.aws.list_table import DynamoListStore  # noqa: PLC0415
-    from pulse.eligibility import CurrentEligibility  # noqa: PLC0415
-    from pulse.publication import publish_lists  # noqa: PLC0415
     from pulse.ranking import Ranked  # noqa: PLC0415
-    from pulse.rules import load_rules  # noqa: PLC0415
+    from pulse_local.published import publish_all_active  # noqa: PLC0415
     from pulse_local.resources import create_resources  # noqa: PLC0415
     from pulse_local.template import Stack  # noqa: PLC0415
 
@@ -123,28 +119,14 @@ def request_counts(lookups: int = 1_000, batches: int = 10) -> dict[str, float]:
         {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
     )
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    rules = load_rules()
     with mock_aws():
         clients.reset()
         stack = Stack()
         create_resources(stack)
         os.environ["STATE_TABLE"] = stack.name_of("StateTable")
 
-        class Everyone:
-            def current(self, market: str, creator_ids: Any) -> dict[str, CurrentEligibility]:
-                return {c: CurrentEligibility(c, "active", "2026-11-27") for c in creator_ids}
-
         ranked = {"pets": [Ranked(r, f"v{r:05d}", f"c{r % 50}", 10_000 - r) for r in range(1, 401)]}
-        publish_lists(
-            "US",
-            "2026-11-27",
-            ranked,
-            eligibility=Everyone(),
-            store=DynamoListStore(stack.name_of("StateTable")),
-            events=EventBridgePublisher(stack.name_of("EventBus")),
-            rules=rules,
-            now=dt.datetime.now(dt.UTC),
-        )
+        publish_all_active(stack, "US", ranked)
         services.api_services.cache_clear()
         lookups_service = services.api_services().lookups
         lookups_service.one("US", "v00001")  # warm: version and campaigns cached

@@ -1,0 +1,33 @@
+"""Publish ranked lists straight into a stack with every creator active: a benchmark's setup,
+through the same publication code and stores as VideosIngestFunction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from pulse.aws.event_bus import EventBridgePublisher
+from pulse.aws.list_table import DynamoListStore
+from pulse.eligibility import CurrentEligibility
+from pulse.publication import Publication, publish_lists
+from pulse.ranking import Ranked
+from pulse.rules import load_rules
+from pulse_local.template import Stack
+
+
+class _EveryoneActive:
+    def current(self, market: str, creator_ids: Iterable[str]) -> dict[str, CurrentEligibility]:
+        return {c: CurrentEligibility(c, "active", "2026-11-27") for c in creator_ids}
+
+
+def publish_all_active(stack: Stack, market: str, ranked: dict[str, list[Ranked]]) -> Publication:
+    return publish_lists(
+        market,
+        "2026-11-27",
+        ranked,
+        eligibility=_EveryoneActive(),
+        store=DynamoListStore(stack.name_of("StateTable")),
+        events=EventBridgePublisher(stack.name_of("EventBus")),
+        rules=load_rules(),
+        now=dt.datetime.now(dt.UTC),
+    )
