@@ -96,3 +96,30 @@ def deliver(stack: Stack) -> Callable[[Uploaded], list[Any]]:
         )
 
     return _deliver
+
+
+@pytest.fixture
+def upload_snapshot(
+    stack: Stack, s3: Any, deliver: Callable[..., list[Any]]
+) -> Callable[..., dict[str, Any]]:
+    """Upload a creators or videos snapshot of US (or `market`) and deliver its notification;
+    returns the batch's summary."""
+    from pulse.datasets import SPECS  # noqa: PLC0415
+    from pulse_local.uploads import upload_batch  # noqa: PLC0415
+
+    def _upload(
+        dataset: str, snapshot: str, rows: list[dict[str, Any]], market: str = "US", part: str = "p.jsonl"
+    ) -> dict[str, Any]:
+        folder = f"{dataset}/market={market}/snapshot={snapshot}/"
+        uploaded = upload_batch(
+            s3,
+            stack.name_of("IngestBucket"),
+            folder,
+            {part: rows},
+            columns=list(SPECS[dataset].field_kinds),
+            snapshot=snapshot,
+        )
+        (result,) = deliver(uploaded)
+        return result["batches"][0]  # type: ignore[no-any-return]
+
+    return _upload

@@ -14,8 +14,7 @@ from pulse.api.app import openapi_document
 from pulse_local.apigw import rest_event
 from pulse_local.lambdas import invoke
 from pulse_local.template import ROOT, Stack
-from pulse_local.uploads import upload_batch
-from tests.factories import CREATOR_COLUMNS, VIDEO_COLUMNS, creator, video
+from tests.factories import creator, video
 
 Deliver = Callable[..., list[Any]]
 Call = Callable[..., tuple[int, Any]]
@@ -35,32 +34,13 @@ def call(stack: Stack) -> Call:
 
 
 @pytest.fixture
-def listed(stack: Stack, s3: Any, deliver: Deliver) -> None:
-    bucket = stack.name_of("IngestBucket")
+def listed(upload_snapshot: Callable[..., dict[str, Any]]) -> None:
     creators = [creator("on1"), creator("on2"), creator("inv", enrolled=False), creator("low", followers=10)]
-    deliver(
-        upload_batch(
-            s3,
-            bucket,
-            "creators/market=US/snapshot=2026-11-26/",
-            {"p.jsonl": creators},
-            columns=CREATOR_COLUMNS,
-            snapshot="2026-11-26",
-        )
-    )
+    upload_snapshot("creators", "2026-11-26", creators)
     # pets: 50 videos, k = 2 (p49 by on2, p48 by on1); music: 30, k = 2 (m29 by low: left out; m28 by on1)
     rows = [video(f"p{i:02d}", "on1" if i % 2 == 0 else "on2", "pets", views=i) for i in range(50)]
     rows += [video(f"m{i:02d}", "low" if i % 2 else "on1", "music", views=i) for i in range(30)]
-    deliver(
-        upload_batch(
-            s3,
-            bucket,
-            "videos/market=US/snapshot=2026-11-27/",
-            {"p.jsonl": rows},
-            columns=VIDEO_COLUMNS,
-            snapshot="2026-11-27",
-        )
-    )
+    upload_snapshot("videos", "2026-11-27", rows)
 
 
 def _campaign(**changes: Any) -> dict[str, Any]:

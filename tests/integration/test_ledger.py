@@ -17,9 +17,7 @@ from pulse.ledger import LedgerEntry, Totals, booking_month, next_month
 from pulse_local.template import Stack
 from pulse_local.uploads import Uploaded, upload_batch
 from tests.factories import (
-    CREATOR_COLUMNS,
     REVENUE_COLUMNS,
-    VIDEO_COLUMNS,
     adjustment,
     creator,
     revenue,
@@ -30,29 +28,13 @@ Deliver = Callable[..., list[Any]]
 
 
 @pytest.fixture
-def version(stack: Stack, s3: Any, deliver: Deliver) -> str:
+def version(stack: Stack, upload_snapshot: Callable[..., dict[str, Any]]) -> str:
     """A US list version where p49 (creator on2) and p48 (creator on1) are listed."""
-    bucket = stack.name_of("IngestBucket")
-    deliver(
-        upload_batch(
-            s3,
-            bucket,
-            "creators/market=US/snapshot=2026-11-26/",
-            {"p.jsonl": [creator("on1"), creator("on2")]},
-            columns=CREATOR_COLUMNS,
-            snapshot="2026-11-26",
-        )
-    )
-    rows = [video(f"p{i:02d}", "on1" if i % 2 == 0 else "on2", "pets", views=i) for i in range(50)]
-    deliver(
-        upload_batch(
-            s3,
-            bucket,
-            "videos/market=US/snapshot=2026-11-27/",
-            {"p.jsonl": rows},
-            columns=VIDEO_COLUMNS,
-            snapshot="2026-11-27",
-        )
+    upload_snapshot("creators", "2026-11-26", [creator("on1"), creator("on2")])
+    upload_snapshot(
+        "videos",
+        "2026-11-27",
+        [video(f"p{i:02d}", "on1" if i % 2 == 0 else "on2", "pets", views=i) for i in range(50)],
     )
     current = DynamoListStore(stack.name_of("StateTable")).current("US")
     assert current is not None

@@ -18,43 +18,21 @@ from pulse.ranking import Ranked
 from pulse.rules import load_rules
 from pulse_local.lambdas import invoke
 from pulse_local.template import Stack
-from pulse_local.uploads import upload_batch
-from tests.factories import CREATOR_COLUMNS, VIDEO_COLUMNS, creator, video
+from tests.factories import creator, video
 
 RULES = load_rules()
 Deliver = Callable[..., list[Any]]
 Events = Callable[[], list[dict[str, Any]]]
 
 
-def _creators(s3: Any, stack: Stack, deliver: Deliver, snapshot: str, rows: list[dict[str, Any]]) -> None:
-    folder = f"creators/market=US/snapshot={snapshot}/"
-    deliver(
-        upload_batch(
-            s3,
-            stack.name_of("IngestBucket"),
-            folder,
-            {"p.jsonl": rows},
-            columns=CREATOR_COLUMNS,
-            snapshot=snapshot,
-        )
-    )
+def _creators(upload: Callable[..., dict[str, Any]], snapshot: str, rows: list[dict[str, Any]]) -> None:
+    upload("creators", snapshot, rows)
 
 
 def _videos(
-    s3: Any, stack: Stack, deliver: Deliver, snapshot: str, rows: list[dict[str, Any]]
+    upload: Callable[..., dict[str, Any]], snapshot: str, rows: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    folder = f"videos/market=US/snapshot={snapshot}/"
-    (result,) = deliver(
-        upload_batch(
-            s3,
-            stack.name_of("IngestBucket"),
-            folder,
-            {"p.csv.gz": rows},
-            columns=VIDEO_COLUMNS,
-            snapshot=snapshot,
-        )
-    )
-    return result["batches"][0]  # type: ignore[no-any-return]
+    return upload("videos", snapshot, rows, part="p.csv.gz")
 
 
 def _read_current(stack: Stack) -> tuple[str, dict[str, list[Ranked]], dict[str, Placement]] | None:
@@ -73,12 +51,10 @@ def _published_ids(lists: dict[str, list[Ranked]]) -> dict[str, list[tuple[int, 
 
 
 @pytest.fixture
-def listed(stack: Stack, s3: Any, deliver: Deliver) -> dict[str, Any]:
+def listed(stack: Stack, upload_snapshot: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     """Four creators of every status and a snapshot where pets has 30 safe videos (k = 2)."""
     _creators(
-        s3,
-        stack,
-        deliver,
+        upload_snapshot,
         "2026-11-26",
         [
             creator("on1"),
@@ -94,7 +70,7 @@ def listed(stack: Stack, s3: Any, deliver: Deliver) -> dict[str, Any]:
         video("g1", "on2", "gaming", views=5),
         video("g2", "ghost", "gaming", views=50),
     ]
-    return _videos(s3, stack, deliver, "2026-11-27", rows)
+    return _videos(upload_snapshot, "2026-11-27", rows)
 
 
 def test_a_videos_snapshot_publishes_the_top_k_of_active_creators(
@@ -119,38 +95,38 @@ def test_a_videos_snapshot_publishes_the_top_k_of_active_creators(
 
 
 def test_versions_increase_and_a_late_older_snapshot_does_not_replace_newer_lists(
-    stack: Stack, s3: Any, deliver: Deliver, listed: dict[str, Any]
+    stack: Stack, upload_snapshot: Callable[..., dict[str, Any]], listed: dict[str, Any]
 ) -> None:
     first = _read_current(stack)
     assert first is not None
-    _videos(s3, stack, deliver, "2026-11-28", [video("n1", "on1", "music", views=1)])
+    _videos(upload_snapshot, "2026-11-28", [video("n1", "on1", "music", views=1)])
     second = _read_current(stack)
     assert second is not None
     assert second[0] > first[0]
     assert _published_ids(second[1]) == {"music": [(1, "n1")]}
-    late = _videos(s3, stack, deliver, "2026-11-20", [video("old", "on1", "music", views=1)])
+    late = _videos(upload_snapshot, "2026-11-20", [video("old", "on1", "music", views=1)])
     assert late["outcome"]["superseded_by"] == "2026-11-28"
     assert _read_current(stack) == second
 
 
-def test_stale_eligibility_keeps_a_creator_off_the_lists(stack: Stack, s3: Any, deliver: Deliver) -> None:
-    _creators(s3, stack, deliver, "2026-11-19", [creator("on1")])
-    fresh = _videos(s3, stack, deliver, "2026-11-26", [video("v1", "on1", views=1)])
+def test_stale_eligibility_keeps_a_creator_off_the_lists(
+    stack: Stack, upload_snapshot: Callable[..., dict[str, Any]]
+) -> None:
+    _creators(upload_snapshot, "2026-11-19", [creator("on1")])
+    fresh = _videos(upload_snapshot, "2026-11-26", [video("v1", "on1", views=1)])
     assert fresh["outcome"]["published"]["entries"]["pets"] == 1  # 7 days old: still fresh
-    stale = _videos(s3, stack, deliver, "2026-11-27", [video("v1", "on1", views=1)])
+    stale = _videos(upload_snapshot, "2026-11-27", [video("v1", "on1", views=1)])
     assert stale["outcome"]["published"]["entries"]["pets"] == 0
     assert stale["outcome"]["published"]["excluded"] == {"eligibility_stale": 1}
 
 
 def test_the_daily_refresh_republishes_with_todays_eligibility(
-    stack: Stack, s3: Any, deliver: Deliver, bus_events: Events, listed: dict[str, Any]
+    stack: Stack, upload_snapshot: Callable[..., dict[str, Any]], bus_events: Events, listed: dict[str, Any]
 ) -> None:
     before = _read_current(stack)
     assert before is not None
     _creators(
-        s3,
-        stack,
-        deliver,
+        upload_snapshot,
         "2026-11-27",
         [
             creator("on1"),
@@ -200,9 +176,9 @@ class _KillAfter:
 
 
 def test_readers_see_one_whole_version_whichever_write_a_publication_dies_at(
-    stack: Stack, s3: Any, deliver: Deliver
+    stack: Stack, upload_snapshot: Callable[..., dict[str, Any]]
 ) -> None:
-    _creators(s3, stack, deliver, "2026-11-26", [creator(f"c{i}") for i in range(10)])
+    _creators(upload_snapshot, "2026-11-26", [creator(f"c{i}") for i in range(10)])
     table = stack.name_of("StateTable")
     store, eligibility = DynamoListStore(table, workers=1), DynamoEligibilityStore(table)
     events = EventBridgePublisher(stack.name_of("EventBus"))
