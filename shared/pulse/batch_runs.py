@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from pulse.datasets import SPECS
@@ -56,7 +56,7 @@ def run_batch(location: BatchLocation, token: str, ctx: IngestContext) -> dict[s
         return {**earlier, "duplicate": True}
     try:
         report = ingest_batch(
-            location,
+            replace(location, upload=token),
             SPECS[location.dataset],
             source=ctx.source,
             applier=ctx.appliers[location.dataset],

@@ -79,9 +79,20 @@ class Placements(Protocol):
 class LedgerStore(Protocol):
     def last_closed(self, market: str) -> str | None: ...
 
-    def record(self, entries: Sequence[LedgerEntry]) -> tuple[list[LedgerEntry], list[LedgerEntry]]:
-        """Record new entries and their totals atomically; returns (recorded, already there)."""
+    def record(
+        self, entries: Sequence[LedgerEntry], writer: str = ""
+    ) -> tuple[list[LedgerEntry], list[LedgerEntry]]:
+        """Record new entries and their totals atomically; returns (recorded, already there).
+
+        Entries already there that `writer` wrote count as recorded: a retried invocation of the
+        same batch upload finds what its failed attempt booked, and reports it as its own.
+        """
         ...
+
+
+def _writer(location: BatchLocation) -> str:
+    """The ledger writer of a batch upload: every attempt at running it writes as the same one."""
+    return f"{location.folder}@{location.upload}" if location.upload else ""
 
 
 def _chunks(rows: Iterator[Accepted[Any]]) -> Iterator[list[Accepted[Any]]]:
@@ -140,7 +151,7 @@ class RevenueApplier:
                 )
                 entries.append(entry)
                 by_id[row.row_id] = accepted
-            recorded, repeated = self._ledger.record(entries)
+            recorded, repeated = self._ledger.record(entries, _writer(location))
             for entry in repeated:
                 reject(
                     by_id[entry.entry_id],
@@ -200,7 +211,7 @@ class AdjustmentsApplier:
                 for a in chunk
             ]
             by_id = {a.row.adjustment_id: a for a in chunk}
-            recorded, repeated = self._ledger.record(entries)
+            recorded, repeated = self._ledger.record(entries, _writer(location))
             for entry in repeated:
                 reject(
                     by_id[entry.entry_id],

@@ -52,6 +52,9 @@ class BatchLocation:
     snapshot: str | None = None
     date: str | None = None
     batch_id: str | None = None
+    # Which upload of the manifest is being run (S3's ETag:sequencer): the same for every retry
+    # and re-delivery of one notification, new for a new upload of the folder. Set by run_batch.
+    upload: str = ""
 
     @property
     def folder_name(self) -> str:

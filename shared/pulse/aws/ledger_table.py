@@ -61,7 +61,11 @@ class DynamoLedgerStore:
     def last_closed(self, market: str) -> str | None:
         return market_markers.last_closed(self._table, market)
 
-    def record(self, entries: Sequence[LedgerEntry]) -> tuple[list[LedgerEntry], list[LedgerEntry]]:
+    def record(
+        self, entries: Sequence[LedgerEntry], writer: str = ""
+    ) -> tuple[list[LedgerEntry], list[LedgerEntry]]:
+        # Without a batch upload's identity, each call is its own writer (botocore's retries of it).
+        writer = writer or uuid.uuid4().hex
         recorded: list[LedgerEntry] = []
         repeated: list[LedgerEntry] = []
         group: list[LedgerEntry] = []
@@ -70,19 +74,18 @@ class DynamoLedgerStore:
             key = (entry.month, entry.creator_id, _shard(entry.entry_id))
             # entries + their distinct totals + one check of the month must fit in a transaction
             if len(group) + len(totals | {key}) + 2 > _MAX_ITEMS:
-                self._write_group(group, recorded, repeated)
+                self._write_group(group, writer, recorded, repeated)
                 group, totals = [], set()
             group.append(entry)
             totals.add(key)
         if group:
-            self._write_group(group, recorded, repeated)
+            self._write_group(group, writer, recorded, repeated)
         return recorded, repeated
 
     def _write_group(
-        self, group: list[LedgerEntry], recorded: list[LedgerEntry], repeated: list[LedgerEntry]
+        self, group: list[LedgerEntry], writer: str, recorded: list[LedgerEntry], repeated: list[LedgerEntry]
     ) -> None:
         pending = list(group)
-        writer = uuid.uuid4().hex  # tells this call's own writes from anybody else's
         for attempt in range(_ATTEMPTS):
             if not pending:
                 return
@@ -102,8 +105,9 @@ class DynamoLedgerStore:
                 }
                 if existing:
                     for i, item in sorted(existing.items()):
-                        # Written by this very call: botocore retried a transaction whose first
-                        # attempt went through (a timeout). Counted once, and counted here.
+                        # Written by this writer: botocore retried a transaction whose first attempt
+                        # went through (a timeout), or this is a retry of the batch upload that
+                        # booked it before failing. Counted once, and reported as recorded.
                         mine = item.get("writer", {}).get("S") == writer
                         (recorded if mine else repeated).append(pending[i])
                     pending = [e for i, e in enumerate(pending) if i not in existing]
