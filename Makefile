@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: setup run demo test lint typecheck validate build bench clean
+.PHONY: setup run demo test lint audit typecheck validate build bench clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,18 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared functions infra tests
+
+# Supply chain. bandit checks our code (its skips, with reasons, in pyproject.toml [tool.bandit]; a
+# false positive gets `# nosec BXXX` and a reason on its line). pip-audit checks the Lambda layer's
+# pins together with everything they pull in (resolved as `sam build` installs them), then this
+# environment's dev tools, against PyPI's vulnerability data. No finding is ignored. A package whose
+# release data PyPI does not serve is listed as skipped, not failed (where PyPI's per-release JSON
+# is out of reach, that is every package): `make audit PIP_AUDIT_FLAGS=--strict` fails on it.
+PIP_AUDIT_FLAGS ?=
+audit: setup
+	$(BIN)/bandit --quiet -c pyproject.toml -r shared functions infra
+	$(BIN)/pip-audit --progress-spinner off $(PIP_AUDIT_FLAGS) -r infra/layer/requirements.txt
+	$(BIN)/pip-audit --progress-spinner off $(PIP_AUDIT_FLAGS) --skip-editable
 
 validate: setup
 	$(BIN)/sam validate --lint

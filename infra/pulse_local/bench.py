@@ -103,14 +103,14 @@ def _run_worker(*arguments: str) -> dict[str, Any]:
             "pulse_local.bench_worker",
             *arguments,
         ]
-        subprocess.run([*command, "--out", out.name], check=True, env=env)  # noqa: S603  # our interpreter
+        subprocess.run([*command, "--out", out.name], check=True, env=env)  # noqa: S603  # nosec B603  # our interpreter
         return json.loads(Path(out.name).read_text())  # type: ignore[no-any-return]
 
 
 def _print_run(title: str, rows: int, run: dict[str, Any]) -> None:
     outcome = run["results"][0]["batches"][0]["outcome"]
-    requests = run["requests"]
-    dynamo = {k.split(".", 1)[1]: v for k, v in sorted(requests.items()) if k.startswith("dynamodb.")}
+    counts = run["requests"]
+    dynamo = {k.split(".", 1)[1]: v for k, v in sorted(counts.items()) if k.startswith("dynamodb.")}
     print(f"  {title}")
     print(
         f"    rows: {rows:,}  time: {run['elapsed_s']:.1f}s  rows/s: {rows / run['elapsed_s']:,.0f}"
@@ -122,8 +122,8 @@ def _print_run(title: str, rows: int, run: dict[str, Any]) -> None:
     )
     print(f"    DynamoDB requests: {sum(dynamo.values()):,} {dynamo}")
     print(
-        f"    EventBridge PutEvents: {requests.get('events.PutEvents', 0):,}"
-        f"  S3 requests: {sum(v for k, v in requests.items() if k.startswith('s3.')):,}"
+        f"    EventBridge PutEvents: {counts.get('events.PutEvents', 0):,}"
+        f"  S3 requests: {sum(v for k, v in counts.items() if k.startswith('s3.')):,}"
     )
 
 
@@ -164,7 +164,7 @@ def _timed_process(command: list[str]) -> tuple[float, float]:
     A small launcher process starts it, so that the peak RSS is the command's own and not the
     memory of this (larger) process that a forked child would report as its high-water mark.
     """
-    out = subprocess.run(  # noqa: S603  # our own interpreter
+    out = subprocess.run(  # noqa: S603  # nosec B603  # our own interpreter
         [sys.executable, "-c", _LAUNCHER, *command], check=True, capture_output=True, text=True
     )
     elapsed, peak = json.loads(out.stdout.strip().splitlines()[-1])

@@ -36,11 +36,12 @@ def _wait_until_listening(port: int, process: subprocess.Popen[bytes], timeout: 
 
 def aws_environment(endpoint: str) -> dict[str, str]:
     """What boto3 needs to talk to the local server, and only to it."""
+    any_credential = "local"  # the local server accepts any credentials; these reach nothing else
     return {
         "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_SESSION_TOKEN": "local",
+        "AWS_ACCESS_KEY_ID": any_credential,
+        "AWS_SECRET_ACCESS_KEY": any_credential,
+        "AWS_SESSION_TOKEN": any_credential,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
     }
@@ -52,7 +53,7 @@ def moto_server(port: int | None = None) -> Iterator[str]:
     chosen = port or free_port()
     env = {**os.environ, **aws_environment(f"http://127.0.0.1:{chosen}")}
     env.pop("AWS_ENDPOINT_URL")
-    process = subprocess.Popen(  # noqa: S603  # our own interpreter and module
+    process = subprocess.Popen(  # noqa: S603  # nosec B603  # our own interpreter and module
         [sys.executable, "-m", "pulse_local.moto_main", "-H", "127.0.0.1", "-p", str(chosen)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -59,7 +59,7 @@ def _http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
         url, data=data, method=method, headers={"Content-Type": "application/json"}
     )
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # 127.0.0.1 only
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # nosec B310  # 127.0.0.1 only
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
