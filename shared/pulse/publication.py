@@ -4,12 +4,19 @@ A version is written completely under its own keys before one conditional write 
 market's `current` pointer to it: a reader that follows the pointer sees the whole previous
 version or the whole new one, never a mix, and a publication that fails half-way leaves the
 pointer where it was and its half-written items unreachable (their TTL removes them).
+
+A publication that would change nothing (the current version holds the same snapshot's same
+lists, published less than `REPUBLISH_AFTER` ago) is skipped: a schedule or S3 notification
+delivered twice publishes once. Unchanged lists are still republished once that long has passed,
+so the current version never nears the end of its TTL.
 See docs/design.md for the keys.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +35,8 @@ class ListVersion:
     snapshot: str
     published_at: str
     counts: dict[str, int]
+    digest: str = ""  # of the snapshot and every entry: two versions alike have the same digest
+    announced: bool = False  # TopListsPublished went out (a retry sends it if a crash stopped it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +65,10 @@ class ListStore(Protocol):
 
     def current(self, market: str) -> ListVersion | None: ...
 
+    def mark_announced(self, version: ListVersion) -> None:
+        """Record that TopListsPublished went out for the current `version`."""
+        ...
+
 
 class EligibilityReader(Protocol):
     def current(self, market: str, creator_ids: Iterable[str]) -> dict[str, CurrentEligibility]: ...
@@ -66,6 +79,7 @@ class Publication:
     version: ListVersion
     made_current: bool
     excluded: dict[str, int]  # top-k entries left out, by reason (creator_invited, eligibility_stale, ...)
+    unchanged: bool = False  # the current version already held these lists: nothing was written
 
     def event_detail(self) -> dict[str, Any]:
         return {
@@ -75,6 +89,29 @@ class Publication:
             "entries": self.version.counts,
             "excluded": self.excluded,
         }
+
+    def outcome(self) -> dict[str, Any]:
+        """What the run reports: the event's detail, and whether it was skipped as unchanged."""
+        return {**self.event_detail(), "unchanged": self.unchanged}
+
+
+REPUBLISH_AFTER = dt.timedelta(hours=12)
+
+
+def lists_digest(snapshot: str, lists: dict[str, list[Ranked]]) -> str:
+    content = [
+        snapshot,
+        sorted((c, [(e.rank, e.video_id, e.creator_id, e.score) for e in v]) for c, v in lists.items()),
+    ]
+    return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
+
+
+def _still_current(current: ListVersion | None, digest: str, now: dt.datetime) -> bool:
+    return (
+        current is not None
+        and current.digest == digest
+        and now - dt.datetime.fromisoformat(current.published_at) < REPUBLISH_AFTER
+    )
 
 
 def publish_lists(
@@ -97,12 +134,20 @@ def publish_lists(
     for entries in ranked.values():
         excluded.update(reason for e in entries if (reason := blocks[e.creator_id]) is not None)
     lists = published(ranked, lambda cid: blocks[cid] is None)
+    digest = lists_digest(snapshot, lists)
+    current_version = store.current(market)
+    if current_version is not None and _still_current(current_version, digest, now):
+        publication = Publication(current_version, False, dict(sorted(excluded.items())), unchanged=True)
+        if not current_version.announced:  # the run that published it died before announcing it
+            _announce(publication, store, events)
+        return publication
     version = ListVersion(
         market=market,
         version=store.next_version(market),
         snapshot=snapshot,
         published_at=now.isoformat(timespec="seconds"),
         counts={category: len(entries) for category, entries in lists.items()},
+        digest=digest,
     )
     # Old versions stay readable for list_retention_days after they stop being current; versions
     # are replaced at least daily, so one day of margin covers the time a version is current.
@@ -111,5 +156,10 @@ def publish_lists(
     moved = store.make_current(version)
     publication = Publication(version, moved, dict(sorted(excluded.items())))
     if moved:
-        events.publish("TopListsPublished", [publication.event_detail()])
+        _announce(publication, store, events)
     return publication
+
+
+def _announce(publication: Publication, store: ListStore, events: EventPublisher) -> None:
+    events.publish("TopListsPublished", [publication.event_detail()])
+    store.mark_announced(publication.version)

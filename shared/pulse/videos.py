@@ -97,7 +97,7 @@ class VideosApplier:
             return {**outcome, "superseded_by": latest, "published": None}
         publication = self._publisher.publish(market, snapshot, ranked)
         self._rankings.set_latest_snapshot(market, snapshot)
-        return {**outcome, "published": publication.event_detail()}
+        return {**outcome, "published": publication.outcome()}
 
 
 def refresh_market(market: str, rankings: RankingStore, publisher: ListPublisher) -> dict[str, Any]:
@@ -108,4 +108,4 @@ def refresh_market(market: str, rankings: RankingStore, publisher: ListPublisher
     ranked = rankings.load(market, snapshot)
     if ranked is None:
         return {"market": market, "published": None, "reason": f"ranking of {snapshot} is missing"}
-    return {"market": market, "published": publisher.publish(market, snapshot, ranked).event_detail()}
+    return {"market": market, "published": publisher.publish(market, snapshot, ranked).outcome()}

@@ -40,6 +40,7 @@ from tests.reliability.faults import FaultAt, LeaseClock, injected
 
 RULES = load_rules()
 Deliver = Callable[..., list[Any]]
+Events = Callable[[], list[dict[str, Any]]]
 
 
 @dataclass
@@ -290,7 +291,7 @@ def _snapshot_rows(variant: int) -> list[dict[str, Any]]:
 
 
 def test_readers_see_one_whole_version_and_retries_publish_the_undisturbed_lists(
-    stack: Stack, upload_snapshot: Callable[..., dict[str, Any]], sweep: Sweep
+    stack: Stack, upload_snapshot: Callable[..., dict[str, Any]], bus_events: Events, sweep: Sweep
 ) -> None:
     day = iter(f"2026-12-{d:02d}" for d in range(1, 32))
     creators = [creator(f"c{i}") for i in range(10)]
@@ -309,14 +310,14 @@ def test_readers_see_one_whole_version_and_retries_publish_the_undisturbed_lists
     sweep.run(
         attempt_for=lambda n: publish(n % 2),
         after_fault=lambda n: _assert_whole(_content(stack), undisturbed, n),
-        check=lambda n: _assert_equal(_content(stack), undisturbed[n % 2], n),
+        check=lambda n: _assert_published(stack, bus_events, undisturbed[n % 2], n),
     )
     assert sweep.faults >= 10, sweep.failed_at
     sweep.report("list publication (videos ingest)")
 
 
 def test_the_daily_refresh_survives_a_fault_at_every_write(
-    stack: Stack, upload_snapshot: Callable[..., dict[str, Any]], sweep: Sweep
+    stack: Stack, upload_snapshot: Callable[..., dict[str, Any]], bus_events: Events, sweep: Sweep
 ) -> None:
     upload_snapshot("videos", "2026-11-27", _snapshot_rows(0), part="p.csv")
     day = itertools.chain(
@@ -337,9 +338,9 @@ def test_the_daily_refresh_survives_a_fault_at_every_write(
     undisturbed.append(_content(stack))
     assert undisturbed[0] != undisturbed[1]
     sweep.run(
-        attempt_for=lambda n: refresh(n % 2),
+        attempt_for=lambda n: refresh((n + 1) % 2),  # n = 1 changes variant 1's lists back to 0
         after_fault=lambda n: _assert_whole(_content(stack), undisturbed, n),
-        check=lambda n: _assert_equal(_content(stack), undisturbed[n % 2], n),
+        check=lambda n: _assert_published(stack, bus_events, undisturbed[(n + 1) % 2], n),
     )
     assert sweep.faults >= 10, sweep.failed_at
     sweep.report("list publication (daily refresh)")
@@ -350,8 +351,13 @@ def _assert_whole(seen: Content, versions: list[Content], n: int) -> None:
     assert seen in versions, f"after a fault at write {n} readers saw a mixed version"
 
 
-def _assert_equal(seen: Content, expected: Content, n: int) -> None:
-    assert seen == expected, f"the retry after a fault at write {n} published other lists"
+def _assert_published(stack: Stack, bus_events: Events, expected: Content, n: int) -> None:
+    """The retry left the undisturbed run's lists current, and announced them."""
+    assert _content(stack) == expected, f"the retry after a fault at write {n} published other lists"
+    current = DynamoListStore(stack.name_of("StateTable")).current("US")
+    assert current is not None
+    announced = [e["detail"]["list_version"] for e in bus_events() if e["detail-type"] == "TopListsPublished"]
+    assert current.version in announced, f"after a fault at write {n} the current version was never announced"
 
 
 # --- the month-end payout run --------------------------------------------------------------------

@@ -45,6 +45,8 @@ def _version_from(item: Item) -> ListVersion:
         snapshot=item["snapshot"]["S"],
         published_at=item["published_at"]["S"],
         counts=json.loads(item["counts"]["S"]),
+        digest=item.get("digest", {}).get("S", ""),
+        announced=item.get("announced", {}).get("BOOL", False),
     )
 
 
@@ -55,6 +57,7 @@ def _version_attributes(version: ListVersion) -> Item:
         "snapshot": {"S": version.snapshot},
         "published_at": {"S": version.published_at},
         "counts": {"S": json.dumps(version.counts, sort_keys=True)},
+        "digest": {"S": version.digest},
     }
 
 
@@ -133,6 +136,19 @@ class DynamoListStore:
                 return False
             raise
         return True
+
+    def mark_announced(self, version: ListVersion) -> None:
+        try:
+            clients.dynamodb().update_item(
+                TableName=self._table,
+                Key=_lists_key(version.market, "CURRENT"),
+                UpdateExpression="SET announced = :t",
+                ConditionExpression="version = :v",  # a newer version may be current by now
+                ExpressionAttributeValues={":t": {"BOOL": True}, ":v": {"S": version.version}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     # ------------------------------------------------------------------ reading
     def current(self, market: str) -> ListVersion | None:
