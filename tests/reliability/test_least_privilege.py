@@ -537,8 +537,11 @@ def _ledger(s: Scenario, version: str) -> None:
 
 
 def _schedules(s: Scenario) -> None:
+    # on2 is banned: the refresh has new lists to publish (unchanged lists are not republished).
+    banned = [creator("on1"), creator("on2", standing="banned"), creator("inv", enrolled=False)]
+    s.run(s.upload("creators/market=US/snapshot=2026-11-29/", {"p.jsonl": banned}, snapshot="2026-11-29"))
     markets = {m["market"]: m for m in s.invoke("ListsRefreshFunction", {})["markets"]}
-    assert markets["US"]["published"] is not None
+    assert markets["US"]["published"]["unchanged"] is False
     assert markets["GB"]["reason"] == "ranking of 2026-11-27 is missing"
     (run,) = s.invoke("PayoutFunction", {"month": "2026-10", "markets": ["US"]})["runs"]
     assert (run["duplicate"], run["creators"]) == (False, 1)
@@ -551,7 +554,7 @@ def _api(s: Scenario) -> None:
     assert s.api("PUT", "/v1/campaigns/k1", _campaign(["US", "GB"]))[0] == 200
     assert s.api("PUT", "/v1/campaigns/k1", _campaign(["US"]))[0] == 200  # leaves GB: a delete
     assert s.api("GET", "/v1/campaigns/k1")[0] == 200
-    status, placement = s.api("GET", "/v1/placements/p49?market=US")
+    status, placement = s.api("GET", "/v1/placements/p48?market=US")  # on1: still listed
     assert (status, placement["placeable"], len(placement["campaigns"])) == (200, True, 1)
     status, batch = s.api("POST", "/v1/placements/batch", {"market": "US", "video_ids": ["p48", "zz"]})
     assert (status, [r["placeable"] for r in batch["results"]]) == (200, [True, False])
