@@ -8,12 +8,34 @@ then campaign_id ascending, at most 10.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 MAX_OFFERED = 10
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _calendar_day(value: Any) -> Any:
+    """A date is written YYYY-MM-DD: not a timestamp, not a datetime that happens to be midnight."""
+    if isinstance(value, str) and not _ISO_DAY.match(value):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    if not isinstance(value, str | dt.date) or isinstance(value, dt.datetime):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
+
+
+CalendarDay = Annotated[dt.date, BeforeValidator(_calendar_day)]
 
 
 class CampaignSpec(BaseModel):
@@ -21,16 +43,22 @@ class CampaignSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    advertiser: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    # Printable text: no control characters reach the ad server's logs or screens.
+    advertiser: Annotated[
+        str,
+        StringConstraints(
+            min_length=1, max_length=200, strip_whitespace=True, pattern=r"^[^\x00-\x1f\x7f]+$"
+        ),
+    ]
     markets: list[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]] = Field(
         min_length=1, max_length=50
     )
     categories: list[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]] = Field(
         min_length=1, max_length=50
     )
-    start: dt.date
-    end: dt.date
-    priority: int = Field(ge=0, le=100)
+    start: CalendarDay
+    end: CalendarDay
+    priority: StrictInt = Field(ge=0, le=100)  # not true, "50" or 50.0
     status: Literal["active", "paused"]
 
     @model_validator(mode="after")

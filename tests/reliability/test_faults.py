@@ -20,25 +20,20 @@ from typing import Any
 import pytest
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError
-from moto.core.base_backend import BackendDict
 
-from pulse.aws import wiring
 from pulse.aws.dynamo import batch_write
 from pulse.aws.ledger_table import DynamoLedgerStore
 from pulse.aws.list_table import DynamoListStore
-from pulse.aws.payout_run import month_end
 from pulse.aws.payout_table import DynamoPayoutStore
 from pulse.batch_runs import RunInProgress
 from pulse.ledger import LedgerEntry, Totals
-from pulse.rules import load_rules
 from pulse_local.lambdas import invoke
-from pulse_local.resources import create_resources
 from pulse_local.template import Stack
 from pulse_local.uploads import Uploaded, upload_batch
 from tests.factories import REVENUE_COLUMNS, adjustment, creator, revenue, video
 from tests.reliability.faults import FaultAt, LeaseClock, injected
+from tests.reliability.state import ListsContent, fresh_account, lists_content
 
-RULES = load_rules()
 Deliver = Callable[..., list[Any]]
 Events = Callable[[], list[dict[str, Any]]]
 
@@ -264,22 +259,6 @@ def test_ledger_ingest_counts_every_row_once_whichever_write_fails(
 
 # --- list publication: videos ingest and the daily refresh ---------------------------------------
 
-Content = tuple[dict[str, list[tuple[int, str, str, int]]], list[Any]]
-
-
-def _content(stack: Stack) -> Content:
-    """Everything a reader sees of the US lists, through the read paths, less the version name."""
-    store = DynamoListStore(stack.name_of("StateTable"))
-    current = store.current("US")
-    assert current is not None
-    lists = {
-        c: [(e.rank, e.video_id, e.creator_id, e.score) for e in store.entries("US", current.version, c)]
-        for c in RULES.categories
-    }
-    ids = [v for entries in lists.values() for _, v, _, _ in entries]
-    placements = sorted(store.placements("US", current.version, ids).items())
-    return {c: v for c, v in lists.items() if v}, placements
-
 
 def _snapshot_rows(variant: int) -> list[dict[str, Any]]:
     """Two snapshots whose lists differ everywhere: 6 categories of 400 videos (k = 16)."""
@@ -302,14 +281,14 @@ def test_readers_see_one_whole_version_and_retries_publish_the_undisturbed_lists
         return lambda: upload_snapshot("videos", snapshot, _snapshot_rows(variant), part="p.csv")
 
     publish(0)()
-    undisturbed = [_content(stack)]
+    undisturbed = [lists_content(stack)]
     publish(1)()
-    undisturbed.append(_content(stack))
+    undisturbed.append(lists_content(stack))
     assert undisturbed[0] != undisturbed[1]
     # The 12 lists of videos snapshot n are variant n % 2; before it, readers had variant (n - 1) % 2.
     sweep.run(
         attempt_for=lambda n: publish(n % 2),
-        after_fault=lambda n: _assert_whole(_content(stack), undisturbed, n),
+        after_fault=lambda n: _assert_whole(lists_content(stack), undisturbed, n),
         check=lambda n: _assert_published(stack, bus_events, undisturbed[n % 2], n),
     )
     assert sweep.faults >= 10, sweep.failed_at
@@ -333,27 +312,27 @@ def test_the_daily_refresh_survives_a_fault_at_every_write(
         return lambda: invoke(stack, "ListsRefreshFunction", {"markets": ["US"]})
 
     refresh(0)()
-    undisturbed = [_content(stack)]
+    undisturbed = [lists_content(stack)]
     refresh(1)()
-    undisturbed.append(_content(stack))
+    undisturbed.append(lists_content(stack))
     assert undisturbed[0] != undisturbed[1]
     sweep.run(
         attempt_for=lambda n: refresh((n + 1) % 2),  # n = 1 changes variant 1's lists back to 0
-        after_fault=lambda n: _assert_whole(_content(stack), undisturbed, n),
+        after_fault=lambda n: _assert_whole(lists_content(stack), undisturbed, n),
         check=lambda n: _assert_published(stack, bus_events, undisturbed[(n + 1) % 2], n),
     )
     assert sweep.faults >= 10, sweep.failed_at
     sweep.report("list publication (daily refresh)")
 
 
-def _assert_whole(seen: Content, versions: list[Content], n: int) -> None:
+def _assert_whole(seen: ListsContent, versions: list[ListsContent], n: int) -> None:
     """After a fault, readers see the old lists whole or the new ones whole, never a mix."""
     assert seen in versions, f"after a fault at write {n} readers saw a mixed version"
 
 
-def _assert_published(stack: Stack, bus_events: Events, expected: Content, n: int) -> None:
+def _assert_published(stack: Stack, bus_events: Events, expected: ListsContent, n: int) -> None:
     """The retry left the undisturbed run's lists current, and announced them."""
-    assert _content(stack) == expected, f"the retry after a fault at write {n} published other lists"
+    assert lists_content(stack) == expected, f"the retry after a fault at write {n} published other lists"
     current = DynamoListStore(stack.name_of("StateTable")).current("US")
     assert current is not None
     announced = [e["detail"]["list_version"] for e in bus_events() if e["detail-type"] == "TopListsPublished"]
@@ -361,14 +340,6 @@ def _assert_published(stack: Stack, bus_events: Events, expected: Content, n: in
 
 
 # --- the month-end payout run --------------------------------------------------------------------
-
-
-def _fresh_account(stack: Stack) -> None:
-    """An empty moto account with the template's resources (each run of the sweep starts alike)."""
-    BackendDict.reset()
-    wiring.reset()
-    month_end.cache_clear()
-    create_resources(stack)
 
 
 def _book_two_months(stack: Stack) -> None:
@@ -415,14 +386,14 @@ def _payout_outcome(stack: Stack, s3: Any) -> tuple[Any, ...]:
 def test_the_month_end_equals_an_undisturbed_run_whichever_write_fails(
     stack: Stack, s3: Any, dynamodb: Any, sweep: Sweep
 ) -> None:
-    _fresh_account(stack)
+    fresh_account(stack)
     _book_two_months(stack)
     _payout(stack, "2026-09")
     booked = _table_items(stack, dynamodb)
 
     def prepared() -> Callable[[], Any]:
         """The state table as it was before October's run, in a new account."""
-        _fresh_account(stack)
+        fresh_account(stack)
         batch_write(stack.name_of("StateTable"), [{"PutRequest": {"Item": item}} for item in booked])
         return lambda: _payout(stack, "2026-10")
 

@@ -7,6 +7,7 @@ so no user identifier of any kind can reach it.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from typing import Annotated, Any
@@ -15,12 +16,14 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from pulse.api.models import (
     BatchRequest,
     BatchResponse,
     CampaignResponse,
     CreatorResponse,
+    ErrorResponse,
     PlacementResponse,
     TopListEntry,
     TopListResponse,
@@ -39,7 +42,42 @@ CATEGORY = r"^[a-z][a-z0-9_]{0,31}$"
 MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 MAX_BODY_BYTES = 16_384
 
-app = APIGatewayRestResolver(enable_validation=True)
+
+def _strict_json(text: str) -> Any:
+    """The body's JSON, strictly: a duplicate key, NaN or Infinity, too deep a nesting or too long
+    a number fails to parse like any other malformed JSON (the resolver answers that with a 400)."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except json.JSONDecodeError:
+        raise
+    except (RecursionError, ValueError) as exc:  # nesting past the stack; an int of over 4300 digits
+        raise json.JSONDecodeError(str(exc)[:200], text, 0) from exc
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("a key is given twice")
+    return found
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_strict_json)
+
+
+def _error_answer(description: str) -> OpenAPIResponse:
+    return {"description": description, "content": {content_types.APPLICATION_JSON: {"model": ErrorResponse}}}
+
+
+# What the OpenAPI document says each route can answer: 200, and the errors of spec §4 in their one shape.
+BAD_INPUT: dict[int, OpenAPIResponse] = {
+    200: {"description": "Successful Response"},
+    400: _error_answer("Bad input: a malformed, undeclared or repeated parameter or body field"),
+}
+ANSWERS: dict[int, OpenAPIResponse] = {**BAD_INPUT, 404: _error_answer("Unknown route or resource")}
 
 
 class ApiError(Exception):
@@ -56,9 +94,9 @@ def error_response(status: int, code: str, message: str) -> Response[str]:
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """API Gateway event in, proxy response out. A body must be JSON (or absent) and small: that
-    is checked before routing, so that no parser ever sees a form or a huge body, and the answer
-    keeps this API's error format (400) instead of the resolver's own 415."""
+    """API Gateway event in, proxy response out. A body must be JSON (or absent), UTF-8 and small:
+    that is checked before routing, so that no parser ever sees a form, binary or a huge body, and
+    the answer keeps this API's error format (400) instead of the resolver's own 415 or a crash."""
     if event.get("httpMethod") in ("POST", "PUT", "PATCH"):
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         kind = str(headers.get("content-type") or "application/json").split(";")[0].strip().lower()
@@ -66,9 +104,34 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return _proxy(
                 error_response(400, "unsupported_content_type", "send the body as application/json")
             )
-        if len(event.get("body") or "") > MAX_BODY_BYTES:
+        body = _body_bytes(event)
+        if body is not None and len(body) > MAX_BODY_BYTES:
             return _proxy(error_response(400, "body_too_large", f"the body is over {MAX_BODY_BYTES} bytes"))
+        if body is None or not _is_utf8(body):
+            return _proxy(error_response(400, "invalid_request", "the body is not UTF-8 JSON"))
+        # Media types are case-insensitive: the resolver, which is not, is told the one it knows.
+        named = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"}
+        event = {**event, "headers": {**named, "Content-Type": content_types.APPLICATION_JSON}}
     return app.resolve(event, context)
+
+
+def _body_bytes(event: dict[str, Any]) -> bytes | None:
+    """The body as sent (API Gateway passes a body that is not UTF-8 text base64-encoded)."""
+    body = str(event.get("body") or "")
+    try:
+        if event.get("isBase64Encoded"):
+            return base64.b64decode(body, validate=True)
+        return body.encode("utf-8", "surrogatepass")
+    except ValueError:  # binascii.Error is one
+        return None
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _proxy(response: Response[str]) -> dict[str, Any]:
@@ -96,15 +159,19 @@ def _invalid_request(error: RequestValidationError) -> Response[str]:
 
 @app.not_found
 def _not_found(error: NotFoundError) -> Response[str]:
-    if _path_exists_for_another_method(app.current_event.path):
-        return error_response(
+    allowed = _methods_allowed_at(app.current_event.path)
+    if allowed:
+        answer = error_response(
             405, "method_not_allowed", f"{app.current_event.http_method} is not allowed here"
         )
+        answer.headers["Allow"] = ", ".join(allowed)  # RFC 9110: a 405 lists the methods there are
+        return answer
     return error_response(404, "not_found", f"no route {app.current_event.path}")
 
 
-def _path_exists_for_another_method(path: str) -> bool:
-    return any(route.rule.match(path) for route in app._static_routes + app._dynamic_routes)
+def _methods_allowed_at(path: str) -> list[str]:
+    routes = app._static_routes + app._dynamic_routes
+    return sorted({route.method for route in routes if route.rule.match(path)})
 
 
 def _only(*allowed: str) -> None:
@@ -143,7 +210,8 @@ def _placement(lookup: Lookup) -> PlacementResponse:
 @app.get(
     "/v1/placements/<video_id>",
     responses={
-        200: {"description": "The placement", "content": {"application/json": {"model": PlacementResponse}}}
+        **ANSWERS,
+        200: {"description": "The placement", "content": {"application/json": {"model": PlacementResponse}}},
     },
 )
 def get_placement(
@@ -158,7 +226,7 @@ def get_placement(
     )
 
 
-@app.post("/v1/placements/batch")
+@app.post("/v1/placements/batch", responses=BAD_INPUT)
 def post_placements(request: Annotated[BatchRequest, Body()]) -> BatchResponse:
     _only()
     if len(set(request.video_ids)) != len(request.video_ids):
@@ -170,7 +238,7 @@ def post_placements(request: Annotated[BatchRequest, Body()]) -> BatchResponse:
     )
 
 
-@app.get("/v1/toplists/<market>/<category>")
+@app.get("/v1/toplists/<market>/<category>", responses=ANSWERS)
 def get_toplist(
     market: Annotated[str, Path(pattern=MARKET)],
     category: Annotated[str, Path(pattern=CATEGORY)],
@@ -206,7 +274,7 @@ def get_toplist(
     )
 
 
-@app.get("/v1/creators/<creator_id>")
+@app.get("/v1/creators/<creator_id>", responses=ANSWERS)
 def get_creator(
     creator_id: Annotated[str, Path(pattern=ID)], market: Annotated[str, Query(pattern=MARKET)]
 ) -> CreatorResponse:
@@ -231,7 +299,7 @@ def get_creator(
     )
 
 
-@app.get("/v1/creators/<creator_id>/statements/<month>")
+@app.get("/v1/creators/<creator_id>/statements/<month>", responses=ANSWERS)
 def get_statement(
     creator_id: Annotated[str, Path(pattern=ID)],
     month: Annotated[str, Path(pattern=MONTH)],
@@ -248,7 +316,7 @@ def _campaign(campaign: Any) -> CampaignResponse:
     return CampaignResponse.model_validate(campaign.model_dump(mode="json"))
 
 
-@app.put("/v1/campaigns/<campaign_id>")
+@app.put("/v1/campaigns/<campaign_id>", responses=ANSWERS)
 def put_campaign(
     campaign_id: Annotated[str, Path(pattern=ID)], spec: Annotated[CampaignSpec, Body()]
 ) -> CampaignResponse:
@@ -262,7 +330,7 @@ def put_campaign(
     return _campaign(api_services().campaigns.put(campaign_id, spec))
 
 
-@app.get("/v1/campaigns/<campaign_id>")
+@app.get("/v1/campaigns/<campaign_id>", responses=ANSWERS)
 def get_campaign(campaign_id: Annotated[str, Path(pattern=ID)]) -> CampaignResponse:
     _only()
     campaign = api_services().campaigns.get(campaign_id)
@@ -271,7 +339,7 @@ def get_campaign(campaign_id: Annotated[str, Path(pattern=ID)]) -> CampaignRespo
     return _campaign(campaign)
 
 
-@app.get("/v1/rules")
+@app.get("/v1/rules", responses=BAD_INPUT)
 def get_rules() -> dict[str, Any]:
     _only()
     document: dict[str, Any] = api_services().rules.model_dump(mode="json")
@@ -291,4 +359,11 @@ def openapi_document() -> str:
         version="1.0.0",
         description="Contextual placements, top lists, creators and campaigns (spec §4). IAM-authorised.",
     )
-    return json.dumps(json.loads(schema), indent=2, sort_keys=True) + "\n"
+    document = json.loads(schema)
+    # Powertools documents a 422 for validated routes; this API answers a failed validation with 400.
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            operation["responses"].pop("422", None)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        document["components"]["schemas"].pop(unused, None)
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"

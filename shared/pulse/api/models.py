@@ -13,8 +13,8 @@ VideoId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
 class ErrorBody(BaseModel):
-    code: str
-    message: str
+    code: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")]  # snake_case
+    message: Annotated[str, StringConstraints(min_length=1)]
 
 
 class ErrorResponse(BaseModel):

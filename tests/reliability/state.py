@@ -1,0 +1,40 @@
+"""What readers see of the system, and a fresh account to start from: the reliability tests'
+measures of "nothing changed" and "the same as an undisturbed run"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.core.base_backend import BackendDict
+
+from pulse.aws import wiring
+from pulse.aws.list_table import DynamoListStore
+from pulse.aws.payout_run import month_end
+from pulse.rules import load_rules
+from pulse_local.resources import create_resources
+from pulse_local.template import Stack
+
+RULES = load_rules()
+ListsContent = tuple[dict[str, list[tuple[int, str, str, int]]], list[Any]]
+
+
+def lists_content(stack: Stack, market: str = "US") -> ListsContent:
+    """Everything a reader sees of a market's lists, through the read paths, less the version name."""
+    store = DynamoListStore(stack.name_of("StateTable"))
+    current = store.current(market)
+    assert current is not None
+    lists = {
+        c: [(e.rank, e.video_id, e.creator_id, e.score) for e in store.entries(market, current.version, c)]
+        for c in RULES.categories
+    }
+    ids = [v for entries in lists.values() for _, v, _, _ in entries]
+    placements = sorted(store.placements(market, current.version, ids).items())
+    return {c: v for c, v in lists.items() if v}, placements
+
+
+def fresh_account(stack: Stack) -> None:
+    """An empty moto account holding the template's resources, and functions that forgot it all."""
+    BackendDict.reset()
+    wiring.reset()
+    month_end.cache_clear()
+    create_resources(stack)
