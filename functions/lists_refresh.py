@@ -14,7 +14,8 @@ from pulse.aws.refresh import refresh_lists
 from pulse.observability import logger, metrics
 
 
-@logger.inject_lambda_context(log_event=True)
+# Not log_event: an invocation's input may hold anything; the request is logged once validated.
+@logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return refresh_lists(event)

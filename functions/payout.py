@@ -10,7 +10,8 @@ from pulse.aws.payout_run import run_payouts
 from pulse.observability import logger, metrics
 
 
-@logger.inject_lambda_context(log_event=True)
+# Not log_event: an invocation's input may hold anything; the request is logged once validated.
+@logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return run_payouts(event)

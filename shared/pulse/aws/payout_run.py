@@ -63,6 +63,7 @@ def run_payouts(event: dict[str, Any], today: dt.date | None = None) -> dict[str
     unknown = [m for m in markets if m not in launched]
     if unknown:
         raise PayoutInputError(f"not programme markets launched by {month}: {unknown}")
+    logger.info("payout requested", extra={"month": month, "markets": markets})
     results = []
     for market in markets:
         summary = run_month_end(market, month, deps)

@@ -35,6 +35,7 @@ def refresh_lists(event: dict[str, Any]) -> dict[str, Any]:
     unknown = [m for m in markets if not MARKET_PATTERN.match(m) or m not in launched]
     if unknown:
         raise RefreshInputError(f"not launched programme markets: {unknown}")
+    logger.info("refresh requested", extra={"markets": markets})
     metrics.add_metric(name="MarketsRefreshed", unit=MetricUnit.Count, value=len(markets))
     results = []
     for market in markets:
