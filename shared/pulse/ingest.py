@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import IO, Any, BinaryIO, Generic, Protocol, cast
 
 from pulse.datasets import DatasetSpec, R, Rejection
 from pulse.manifest import MANIFEST_NAME, BatchError, BatchLocation, Manifest, parse_manifest
-from pulse.parts import iter_rows
+from pulse.parts import RAW_TEXT_KEEP, iter_rows
 from pulse.report import BatchProblem, FileCount, IngestReport
 from pulse.rules import Rules
 
@@ -112,7 +112,7 @@ class _ReadPhase(Generic[R]):
                 for raw in iter_rows(stream, part.key, kinds):
                     rows_in_file += 1
                     self.rows_read += 1
-                    self._judge(part.key, raw.line, raw.raw, raw.document, raw.error)
+                    self._judge(part.key, raw.line, raw.document, raw.error)
             self.files.append(FileCount(key=part.key, rows_expected=part.rows, rows_read=rows_in_file))
             if rows_in_file != part.rows:
                 raise BatchError(
@@ -122,15 +122,17 @@ class _ReadPhase(Generic[R]):
                 )
 
     def _judge(
-        self, key: str, line: int, raw: str, document: bytes | None, error: tuple[str, str] | None
+        self, key: str, line: int, document: bytes | None, error: tuple[str, str] | None
     ) -> None:
         if document is None:
             reason, message = error or ("malformed_row", "row cannot be read")
-            self.rejects.add(key, line, Rejection(reason, None, message), raw)
+            # A row that cannot be split into fields may hold anything, unknown fields included,
+            # and those are never stored (§3): the report gives its file and line, not its text.
+            self.rejects.add(key, line, Rejection(reason, None, message), None)
             return
         verdict = self.spec.validate_row(document, self.location, self.rules)
         if isinstance(verdict, Rejection):
-            self.rejects.add(key, line, verdict, raw)
+            self.rejects.add(key, line, verdict, _known_fields(document, self.spec.field_kinds))
             return
         row_id = self.spec.row_id(verdict)
         if row_id in self.accepted_ids:
@@ -139,13 +141,32 @@ class _ReadPhase(Generic[R]):
                 key,
                 line,
                 Rejection("duplicate_id", field_name, f"{row_id} appeared earlier in the batch"),
-                raw,
+                _known_fields(document, self.spec.field_kinds),
             )
             return
         self.accepted_ids.add(row_id)
         self.spill.write(
             json.dumps([key, line, verdict.model_dump(mode="json")], separators=(",", ":")) + "\n"
         )
+
+
+def _known_fields(document: bytes, kinds: Mapping[str, type]) -> dict[str, Any] | None:
+    """A rejected row as rejected.jsonl keeps it: only its known fields, since unknown extra fields
+    are never stored (§3), each cut to RAW_TEXT_KEEP characters of JSON. A row that is no JSON
+    object has no fields to tell apart: not kept."""
+    try:
+        values = json.loads(document)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(values, dict):
+        return None
+    return {name: _cut(value) for name, value in values.items() if name in kinds}
+
+
+def _cut(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool | None) and len(str(value)) <= RAW_TEXT_KEEP:
+        return value
+    return json.dumps(value, ensure_ascii=False)[:RAW_TEXT_KEEP]
 
 
 def _spilled(path: Path, record: type[R]) -> Iterator[Accepted[R]]:

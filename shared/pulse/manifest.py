@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pulse.ids import ID_PATTERN
 
@@ -16,6 +17,7 @@ MANIFEST_NAME = "_manifest.json"
 PART_SUFFIXES = (".jsonl", ".jsonl.gz", ".csv", ".csv.gz")
 # A manifest is a few lines of JSON; anything far larger is not a manifest.
 MANIFEST_MAX_BYTES = 1_048_576
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 _ID = ID_PATTERN.pattern.strip("^$")
 _FOLDERS: dict[str, re.Pattern[str]] = {
@@ -99,8 +101,16 @@ def locate_batch(manifest_key: str) -> BatchLocation:
 class ManifestFile(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
-    key: Annotated[str, StringConstraints(pattern=_PART_KEY.pattern)]
+    key: str
     rows: int = Field(ge=0)
+
+    @field_validator("key")
+    @classmethod
+    def _plain_name(cls, key: str) -> str:
+        # "../x", "/x", "s3://b/x", "sub/x", a backslash or a NUL: refused, and named in the reason.
+        if not _PART_KEY.fullmatch(key):
+            raise ValueError(f"{key[:100]!r} is not the plain name of a file in the batch folder")
+        return key
 
     @model_validator(mode="after")
     def _known_format(self) -> ManifestFile:
@@ -124,6 +134,14 @@ class Manifest(BaseModel):
 
 def parse_manifest(document: bytes, location: BatchLocation) -> Manifest:
     """Validate the manifest against itself and against the folder it was found in."""
+    # A UTF-8 byte order mark is a signature some tools write, not JSON: dropped, as in part files.
+    document = document.removeprefix(_UTF8_BOM)
+    try:
+        document.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BatchError(
+            "bad_manifest", f"manifest is not UTF-8 text ({exc.reason} at byte {exc.start})", MANIFEST_NAME
+        ) from exc
     try:
         manifest = Manifest.model_validate_json(document)
     except ValidationError as exc:
@@ -144,8 +162,9 @@ def parse_manifest(document: bytes, location: BatchLocation) -> Manifest:
             MANIFEST_NAME,
         )
     keys = [f.key for f in manifest.files]
-    if len(set(keys)) != len(keys):
-        raise BatchError("bad_manifest", "a part file is listed twice", MANIFEST_NAME)
+    twice = [key for key, times in Counter(keys).items() if times > 1]
+    if twice:
+        raise BatchError("bad_manifest", f"{twice[0]!r} is listed twice", MANIFEST_NAME)
     if MANIFEST_NAME in keys:
         raise BatchError("bad_manifest", "the manifest cannot list itself", MANIFEST_NAME)
     return manifest

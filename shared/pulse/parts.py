@@ -16,6 +16,7 @@ import queue
 import re
 import threading
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, cast
@@ -34,7 +35,6 @@ class RawRow:
     """One row as read: `document` is a JSON object to validate, unless `error` says why not."""
 
     line: int
-    raw: str
     document: bytes | None = None
     error: tuple[str, str] | None = None  # (reason, message)
 
@@ -95,15 +95,19 @@ def _jsonl_rows(lines: _Lines) -> Iterator[RawRow]:
     for text in lines:
         number = lines.number
         if number in lines.overlong:
-            yield RawRow(number, "", error=("line_too_long", f"line is longer than {MAX_LINE_BYTES} bytes"))
+            yield RawRow(number, error=("line_too_long", f"line is longer than {MAX_LINE_BYTES} bytes"))
             continue
         stripped = text.strip()
         if not stripped:
             continue  # blank lines are not rows
-        yield RawRow(number, stripped[:RAW_TEXT_KEEP], document=stripped.encode("utf-8"))
+        yield RawRow(number, document=stripped.encode("utf-8"))
 
 
 def _csv_rows(lines: _Lines, key: str, field_kinds: Mapping[str, type]) -> Iterator[RawRow]:
+    # A cell may be as long as a line: the csv module's default limit (128 KiB, process-wide) would
+    # reject rows that JSON Lines reads, for a long unknown column that is ignored anyway.
+    if csv.field_size_limit() < MAX_LINE_BYTES:
+        csv.field_size_limit(MAX_LINE_BYTES)
     reader = csv.reader(iter(lines), strict=True)
     try:
         header = next(reader)
@@ -111,10 +115,13 @@ def _csv_rows(lines: _Lines, key: str, field_kinds: Mapping[str, type]) -> Itera
         return
     except csv.Error as exc:
         raise BatchError("unreadable_file", f"CSV header cannot be read: {exc}", key) from exc
+    if lines.overlong:
+        raise BatchError("bad_csv_header", f"CSV header is longer than {MAX_LINE_BYTES} bytes", key)
     header = [name.strip() for name in header]
     missing = [name for name in field_kinds if name not in header]
-    if missing or len(set(header)) != len(header):
-        problem = f"missing columns {missing}" if missing else "a column name appears twice"
+    twice = [name for name, times in Counter(header).items() if times > 1]
+    if missing or twice:
+        problem = f"missing columns {missing}" if missing else f"column {twice[0][:100]!r} appears twice"
         raise BatchError("bad_csv_header", f"CSV header: {problem}", key)
     while True:
         start = lines.number + 1
@@ -123,20 +130,19 @@ def _csv_rows(lines: _Lines, key: str, field_kinds: Mapping[str, type]) -> Itera
         except StopIteration:
             return
         except csv.Error as exc:
-            yield RawRow(start, "", error=("malformed_row", f"CSV row cannot be parsed: {exc}"))
+            yield RawRow(start, error=("malformed_row", f"CSV row cannot be parsed: {exc}"))
             continue
         end = lines.number
         if any(n in lines.overlong for n in range(start, end + 1)):
-            yield RawRow(start, "", error=("line_too_long", f"line is longer than {MAX_LINE_BYTES} bytes"))
+            yield RawRow(start, error=("line_too_long", f"line is longer than {MAX_LINE_BYTES} bytes"))
             continue
         if not cells or (len(cells) == 1 and not cells[0].strip()):
             continue
-        raw = ",".join(cells)[:RAW_TEXT_KEEP]
         if len(cells) != len(header):
             message = f"row has {len(cells)} cells, header has {len(header)}"
-            yield RawRow(start, raw, error=("malformed_row", message))
+            yield RawRow(start, error=("malformed_row", message))
             continue
-        yield RawRow(start, raw, document=csv_cells_to_json(header, cells, field_kinds))
+        yield RawRow(start, document=csv_cells_to_json(header, cells, field_kinds))
 
 
 def csv_cells_to_json(header: list[str], cells: list[str], field_kinds: Mapping[str, type]) -> bytes:
