@@ -121,9 +121,7 @@ class _ReadPhase(Generic[R]):
                     part.key,
                 )
 
-    def _judge(
-        self, key: str, line: int, document: bytes | None, error: tuple[str, str] | None
-    ) -> None:
+    def _judge(self, key: str, line: int, document: bytes | None, error: tuple[str, str] | None) -> None:
         if document is None:
             reason, message = error or ("malformed_row", "row cannot be read")
             # A row that cannot be split into fields may hold anything, unknown fields included,
