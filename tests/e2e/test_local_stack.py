@@ -120,7 +120,11 @@ def test_the_pulse_command_uploads_refreshes_and_shows(
     assert json.loads(report["Body"].read())["rows_read"] == 50
     assert main(["refresh", "--markets", "US"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert result["markets"][0]["published"]["list_version"] > "0000000001"
+    # Nothing changed in US since its lists were published: the refresh keeps the current version.
+    current = DynamoListStore(stack.name_of("StateTable")).current("US")
+    assert current is not None
+    assert result["markets"][0]["published"]["list_version"] == current.version
+    assert result["markets"][0]["published"]["unchanged"] is True
     assert main(["show", "lists", "--market", "US", "--category", "pets", "--limit", "3", "--api", api]) == 0
     shown = capsys.readouterr().out
     assert "US pets (list version" in shown
