@@ -67,8 +67,10 @@ def run_batch(location: BatchLocation, token: str, ctx: IngestContext) -> dict[s
         )
         summary = {**report.event_detail(), "status": report.status, "outcome": report.outcome}
         ctx.events.publish(report.event_type, [report.event_detail()])
+        ctx.claims.complete(run_id, token, summary)
     except BaseException:
+        # Lambda's retry can then run it again at once (the run is idempotent), instead of
+        # waiting out the lease; a claim that did complete is not released.
         ctx.claims.release(run_id, token)
         raise
-    ctx.claims.complete(run_id, token, summary)
     return {**summary, "duplicate": False}

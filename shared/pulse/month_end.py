@@ -112,10 +112,10 @@ def run_month_end(market: str, month: str, deps: MonthEnd) -> dict[str, Any]:
         return {**earlier, "duplicate": True}
     try:
         summary = _run(market, month, deps)
+        deps.claims.complete(run_id, "month-end", summary)
     except BaseException:
-        deps.claims.release(run_id, "month-end")
+        deps.claims.release(run_id, "month-end")  # not a completed claim: see batch_runs
         raise
-    deps.claims.complete(run_id, "month-end", summary)
     return {**summary, "duplicate": False}
 
 

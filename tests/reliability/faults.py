@@ -1,17 +1,15 @@
-"""Faults injected into the functions' own AWS clients, and a clock for the claims' leases."""
+"""Faults injected into the functions' own AWS clients."""
 
 from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from botocore.exceptions import ClientError
 
-from pulse.aws import batch_claims, clients
+from pulse.aws import clients
 
 # Every call that changes state, per service: the points where a crash leaves work half done.
 WRITES = {
@@ -32,27 +30,37 @@ WRITES = {
 
 
 class FaultAt:
-    """Fails the n-th write the functions make (1-based, counted over DynamoDB, S3 and EventBridge),
-    with the error botocore raises once its own retries are spent; every other call goes through."""
+    """Fails the k-th call of one write operation (`dynamodb:TransactWriteItems`, 3) with the error
+    botocore raises once its own retries are spent; every other call goes through. Without a
+    target it fails nothing and records the writes in order: the plan of a sweep.
 
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.writes = 0
+    Writes are named by operation and occurrence, not by position, because a run's worker threads
+    interleave their writes differently from one run to the next."""
+
+    def __init__(self, operation: str = "", occurrence: int = 0) -> None:
+        self.target = (operation, occurrence)
+        self.writes: list[str] = []
         self.failed: str | None = None
         self._lock = threading.Lock()  # the functions write from worker threads too
 
     def __call__(self, model: Any, **_: Any) -> None:
-        if model.name not in WRITES.get(model.service_model.service_name, ()):
+        service = model.service_model.service_name
+        if model.name not in WRITES.get(service, ()):
             return
+        operation = f"{service}:{model.name}"
         with self._lock:
-            self.writes += 1
-            if self.writes != self.n:
+            self.writes.append(operation)
+            if (operation, self.writes.count(operation)) != self.target:
                 return
-            self.failed = f"{model.service_model.service_name}:{model.name}"
+            self.failed = f"{operation} #{self.target[1]}"
         raise ClientError(
-            {"Error": {"Code": "InternalFailure", "Message": f"injected fault at write {self.n}"}},
+            {"Error": {"Code": "InternalFailure", "Message": f"injected fault at {self.failed}"}},
             model.name,
         )
+
+    def plan(self) -> list[tuple[str, int]]:
+        """Every write recorded, as the (operation, occurrence) targets of faults to come."""
+        return [(op, self.writes[: i + 1].count(op)) for i, op in enumerate(self.writes)]
 
 
 @contextlib.contextmanager
@@ -66,22 +74,3 @@ def injected(fault: FaultAt) -> Iterator[FaultAt]:
     finally:
         for client in hooked:
             client.meta.events.unregister("before-call", fault)
-
-
-class LeaseClock:
-    """The claims' clock, moved past a lease: a run that died holding its claim (here, when the
-    release itself failed) is retried once the lease runs out, as a redrive from the DLQ would be."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.offset = 0.0
-        clock = self
-
-        class _Time:
-            @staticmethod
-            def time() -> float:
-                return time.time() + clock.offset
-
-        monkeypatch.setattr(batch_claims, "time", _Time)
-
-    def pass_lease(self, seconds: int = 900) -> None:
-        self.offset += seconds + 1

@@ -2,9 +2,8 @@
 invocation is retried as Lambda retries it, and the outcome equals an undisturbed run.
 
 Each sweep arms a fault at the 1st write, runs the invocation, retries it without the fault, then
-arms the 2nd write, and so on until the fault lands past the invocation's last write. A fault that
-hits a claim's release leaves the claim held: its retry waits for the lease to run out (a redrive
-from the dead-letter queue), which the claims' clock models.
+arms the 2nd write, and so on until the fault lands past the invocation's last write. The retry
+comes at once, as Lambda's does: a failed run must not leave its claim held.
 """
 
 from __future__ import annotations
@@ -25,13 +24,12 @@ from pulse.aws.dynamo import batch_write
 from pulse.aws.ledger_table import DynamoLedgerStore
 from pulse.aws.list_table import DynamoListStore
 from pulse.aws.payout_table import DynamoPayoutStore
-from pulse.batch_runs import RunInProgress
 from pulse.ledger import LedgerEntry, Totals
 from pulse_local.lambdas import invoke
 from pulse_local.template import Stack
 from pulse_local.uploads import Uploaded, upload_batch
 from tests.factories import REVENUE_COLUMNS, adjustment, creator, revenue, video
-from tests.reliability.faults import FaultAt, LeaseClock, injected
+from tests.reliability.faults import FaultAt, injected
 from tests.reliability.state import ListsContent, fresh_account, lists_content
 
 Deliver = Callable[..., list[Any]]
@@ -42,9 +40,7 @@ Events = Callable[[], list[dict[str, Any]]]
 class Sweep:
     """One fault per write of an invocation, each followed by its retry (see the module's doc)."""
 
-    clock: LeaseClock
     faults: int = 0
-    held_claims: int = 0
     failed_at: set[str] = field(default_factory=set)
 
     def run(
@@ -53,48 +49,40 @@ class Sweep:
         check: Callable[[int], None],
         after_fault: Callable[[int], None] = lambda _: None,
     ) -> None:
-        """For n = 1, 2, ...: `attempt_for(n)` (what to invoke) runs with its n-th write failing,
-        `after_fault(n)` looks at what readers see, the invocation is retried to completion and
-        `check(n)` compares the outcome with an undisturbed run's. Ends after the first n past the
-        invocation's last write, whose run is undisturbed and checked the same way."""
-        for n in itertools.count(1):
+        """Run 0, `attempt_for(0)`, is undisturbed and records the invocation's writes. Then for
+        each of those writes in turn, run n: `attempt_for(n)` (what to invoke) runs with that write
+        failing, `after_fault(n)` looks at what readers see, the invocation is retried at once, as
+        Lambda retries it, and `check(n)` compares the outcome with an undisturbed run's."""
+        recorder, attempt = FaultAt(), attempt_for(0)
+        with injected(recorder):
+            attempt()
+        check(0)
+        for n, (operation, occurrence) in enumerate(recorder.plan(), 1):
             attempt = attempt_for(n)
-            fault = FaultAt(n)
+            fault = FaultAt(operation, occurrence)
             error: Exception | None = None
             with injected(fault):
                 try:
                     attempt()
                 except (ClientError, S3UploadFailedError) as raised:  # boto3's upload_file wraps it
                     error = raised
-            failed = error is not None
-            assert failed == (fault.failed is not None), f"write {n}: {fault.failed} failed unnoticed"
+            assert (error is None) == (fault.failed is None), f"{fault.failed} failed unnoticed"
             assert error is None or "injected fault" in str(error), error
-            if failed:
+            if error is not None:
                 self.faults += 1
-                self.failed_at.add(str(fault.failed))
+                self.failed_at.add(operation)
                 after_fault(n)
-                self._retry(attempt)
+                attempt()  # Lambda's retry: the same event, without the fault
             check(n)
-            if not failed:
-                return
 
     def report(self, what: str) -> None:
         """The counts for the closing note (shown with `pytest -s`)."""
-        held, at = self.held_claims, sorted(self.failed_at)
-        print(f"{what}: {self.faults} faults injected ({held} left a claim held) at {at}")
-
-    def _retry(self, attempt: Callable[[], Any]) -> None:
-        try:
-            attempt()
-        except RunInProgress:  # the fault hit the release: the claim is held until its lease ends
-            self.held_claims += 1
-            self.clock.pass_lease()
-            attempt()
+        print(f"{what}: {self.faults} faults injected, at {sorted(self.failed_at)}")
 
 
 @pytest.fixture
-def sweep(monkeypatch: pytest.MonkeyPatch) -> Sweep:
-    return Sweep(LeaseClock(monkeypatch))
+def sweep() -> Sweep:
+    return Sweep()
 
 
 # --- revenue and adjustments ingest ------------------------------------------------------------
@@ -317,9 +305,9 @@ def test_the_daily_refresh_survives_a_fault_at_every_write(
     undisturbed.append(lists_content(stack))
     assert undisturbed[0] != undisturbed[1]
     sweep.run(
-        attempt_for=lambda n: refresh((n + 1) % 2),  # n = 1 changes variant 1's lists back to 0
+        attempt_for=lambda n: refresh(n % 2),  # run 0 changes variant 1's lists back to 0
         after_fault=lambda n: _assert_whole(lists_content(stack), undisturbed, n),
-        check=lambda n: _assert_published(stack, bus_events, undisturbed[(n + 1) % 2], n),
+        check=lambda n: _assert_published(stack, bus_events, undisturbed[n % 2], n),
     )
     assert sweep.faults >= 10, sweep.failed_at
     sweep.report("list publication (daily refresh)")
