@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 from collections.abc import Callable, Iterator
@@ -11,6 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from pulse.api import services
 from pulse.aws import wiring
 from pulse_local import moto_patches
 from pulse_local.lambdas import route_object
@@ -19,20 +21,31 @@ from pulse_local.template import REGION, Stack
 from pulse_local.uploads import Uploaded
 
 
+@contextlib.contextmanager
+def moto_account() -> Iterator[None]:
+    """A private, empty moto account; no request leaves the process. For module-scoped accounts
+    too, hence a context manager and not only the `aws` fixture."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            patch.setenv(name, "testing")
+        patch.setenv("AWS_DEFAULT_REGION", REGION)
+        patch.delenv("AWS_PROFILE", raising=False)
+        patch.delenv("AWS_ENDPOINT_URL", raising=False)
+        moto_patches.install()  # the local stack's moto, so the tests check the patch too
+        with mock_aws():
+            wiring.reset()
+            services.api_services.cache_clear()
+            try:
+                yield
+            finally:
+                wiring.reset()
+                services.api_services.cache_clear()
+
+
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A private, empty moto account; no request leaves the process."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    moto_patches.install()  # the local stack's moto, so the tests check the patch too
-    with mock_aws():
-        wiring.reset()
+def aws() -> Iterator[None]:
+    with moto_account():
         yield
-    wiring.reset()
 
 
 @pytest.fixture

@@ -104,3 +104,18 @@ def adjustment(adjustment_id: str, creator_id: str, micros: int, **overrides: An
     }
     row.update(overrides)
     return row
+
+
+def campaign(**overrides: Any) -> dict[str, Any]:
+    """The body of `PUT /v1/campaigns/{id}`: a US pets campaign running from 2026 on."""
+    body: dict[str, Any] = {
+        "advertiser": "Acme Pet Food",
+        "markets": ["US"],
+        "categories": ["pets"],
+        "start": "2026-01-01",
+        "end": "2099-12-31",
+        "priority": 50,
+        "status": "active",
+    }
+    body.update(overrides)
+    return body

@@ -14,7 +14,7 @@ from pulse.api.app import openapi_document
 from pulse_local.apigw import rest_event
 from pulse_local.lambdas import invoke
 from pulse_local.template import ROOT, Stack
-from tests.factories import creator, video
+from tests.factories import campaign, creator, video
 
 Deliver = Callable[..., list[Any]]
 Call = Callable[..., tuple[int, Any]]
@@ -43,20 +43,6 @@ def listed(upload_snapshot: Callable[..., dict[str, Any]]) -> None:
     upload_snapshot("videos", "2026-11-27", rows)
 
 
-def _campaign(**changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "advertiser": "Acme Pet Food",
-        "markets": ["US"],
-        "categories": ["pets"],
-        "start": "2026-01-01",
-        "end": "2099-12-31",
-        "priority": 50,
-        "status": "active",
-    }
-    body.update(changes)
-    return body
-
-
 def test_a_listed_video_is_placeable_with_its_iab_categories_and_campaigns(call: Call, listed: None) -> None:
     campaigns: list[tuple[str, dict[str, Any]]] = [
         ("k-low", {"priority": 10}),
@@ -68,7 +54,7 @@ def test_a_listed_video_is_placeable_with_its_iab_categories_and_campaigns(call:
         ("k-gb", {"markets": ["GB"], "priority": 100}),
     ]
     for campaign_id, changes in campaigns:
-        assert call("PUT", f"/v1/campaigns/{campaign_id}", _campaign(**changes))[0] == 200
+        assert call("PUT", f"/v1/campaigns/{campaign_id}", campaign(**changes))[0] == 200
     status, body = call("GET", "/v1/placements/p48?market=US")
     assert status == 200
     assert body == {
@@ -90,7 +76,7 @@ def test_a_listed_video_is_placeable_with_its_iab_categories_and_campaigns(call:
 
 def test_at_most_ten_campaigns_are_offered(call: Call, listed: None) -> None:
     for i in range(12):
-        call("PUT", f"/v1/campaigns/k{i:02d}", _campaign(priority=i))
+        call("PUT", f"/v1/campaigns/k{i:02d}", campaign(priority=i))
     _, body = call("GET", "/v1/placements/p49?market=US")
     assert [c["campaign_id"] for c in body["campaigns"]] == [f"k{i:02d}" for i in range(11, 1, -1)]
 
@@ -220,19 +206,19 @@ def test_a_creators_status_reasons_and_freshness(call: Call, listed: None) -> No
 
 
 def test_campaigns_are_stored_and_validated(call: Call, stack: Stack) -> None:
-    status, stored = call("PUT", "/v1/campaigns/k1", _campaign())
+    status, stored = call("PUT", "/v1/campaigns/k1", campaign())
     assert status == 200
     assert call("GET", "/v1/campaigns/k1") == (200, stored)
-    status, moved = call("PUT", "/v1/campaigns/k1", _campaign(markets=["GB"]))
+    status, moved = call("PUT", "/v1/campaigns/k1", campaign(markets=["GB"]))
     assert moved["markets"] == ["GB"]
     assert call("GET", "/v1/campaigns/nope")[0] == 404
     for bad in [
-        _campaign(end="2025-01-01"),
-        _campaign(priority=101),
-        _campaign(markets=["XX"]),
-        _campaign(categories=["cats"]),
-        {**_campaign(), "user_id": "u"},
-        _campaign(status="live"),
+        campaign(end="2025-01-01"),
+        campaign(priority=101),
+        campaign(markets=["XX"]),
+        campaign(categories=["cats"]),
+        {**campaign(), "user_id": "u"},
+        campaign(status="live"),
     ]:
         assert call("PUT", "/v1/campaigns/k2", bad)[0] == 400
     assert call("GET", "/v1/campaigns/k2")[0] == 404

@@ -19,19 +19,17 @@ import boto3
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from moto import mock_aws
 
-from pulse.api import services
-from pulse.aws import wiring
 from pulse.datasets import SPECS
-from pulse_local import http_api, moto_patches
+from pulse_local import http_api
 from pulse_local.apigw import rest_event
 from pulse_local.lambdas import invoke, route_object
 from pulse_local.moto_server import free_port
 from pulse_local.resources import create_resources
 from pulse_local.template import REGION, ROOT, Stack
 from pulse_local.uploads import upload_batch
-from tests.factories import adjustment, creator, video
+from tests.conftest import moto_account
+from tests.factories import adjustment, campaign, creator, video
 
 FUZZING_EXAMPLES = 800  # per operation, positive and negative together; the coverage phase adds its own
 MIN_REQUESTS = 5_000
@@ -123,15 +121,7 @@ def _seed(stack: Stack) -> None:
     upload("adjustments/market=US/seed/", [adjustment("a1", "on1", 90_000_000, month=STATEMENT_MONTH)])
     invoke(stack, "PayoutFunction", {"month": STATEMENT_MONTH, "markets": ["US"]})
     for campaign_id, category in zip(CAMPAIGNS, CATEGORIES, strict=True):
-        body = {
-            "advertiser": "Acme",
-            "markets": ["US"],
-            "categories": [category],
-            "start": "2026-01-01",
-            "end": "2099-12-31",
-            "priority": 50,
-            "status": "active",
-        }
+        body = campaign(categories=[category])
         answer = invoke(
             stack, "ApiFunction", rest_event("PUT", f"/v1/campaigns/{campaign_id}", json.dumps(body))
         )
@@ -141,45 +131,30 @@ def _seed(stack: Stack) -> None:
 @pytest.fixture(scope="module")
 def local_api() -> Iterator[LocalApi]:
     """The seeded account on moto (in this process) and the API on a free port of 127.0.0.1."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-        }.items():
-            patch.setenv(name, value)
-        patch.delenv("AWS_PROFILE", raising=False)
-        patch.delenv("AWS_ENDPOINT_URL", raising=False)
-        moto_patches.install()
-        with mock_aws():
-            wiring.reset()
-            services.api_services.cache_clear()
-            stack = Stack()
-            create_resources(stack)
-            _seed(stack)
-            api = LocalApi(url="")
+    with moto_account(), pytest.MonkeyPatch.context() as patch:
+        stack = Stack()
+        create_resources(stack)
+        _seed(stack)
+        api = LocalApi(url="")
 
-            def counted(stack: Stack, logical: str, event: dict[str, Any]) -> Any:
-                try:
-                    answer = invoke(stack, logical, event)
-                except Exception:
-                    api.statuses[502] += 1  # what API Gateway answers for a function that failed
-                    raise
-                api.statuses[int(answer["statusCode"])] += 1
-                return answer
-
-            patch.setattr(http_api, "invoke", counted)
-            port = free_port()
-            server = http_api.serve_in_background(stack, port)
-            api.url = f"http://127.0.0.1:{port}"
+        def counted(stack: Stack, logical: str, event: dict[str, Any]) -> Any:
             try:
-                yield api
-            finally:
-                server.shutdown()
-                server.server_close()
-                wiring.reset()
-                services.api_services.cache_clear()
+                answer = invoke(stack, logical, event)
+            except Exception:
+                api.statuses[502] += 1  # what API Gateway answers for a function that failed
+                raise
+            api.statuses[int(answer["statusCode"])] += 1
+            return answer
+
+        patch.setattr(http_api, "invoke", counted)
+        port = free_port()
+        server = http_api.serve_in_background(stack, port)
+        api.url = f"http://127.0.0.1:{port}"
+        try:
+            yield api
+        finally:
+            server.shutdown()
+            server.server_close()
 
 
 @schema.parametrize()

@@ -18,13 +18,9 @@ from urllib.parse import quote
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from pulse.api import services
 from pulse.api.app import MAX_BODY_BYTES
-from pulse.aws import wiring
 from pulse.datasets import SPECS
-from pulse_local import moto_patches
 from pulse_local.apigw import rest_event
 from pulse_local.http_api import serve_in_background
 from pulse_local.lambdas import invoke, route_object
@@ -32,19 +28,12 @@ from pulse_local.moto_server import free_port
 from pulse_local.resources import create_resources
 from pulse_local.template import REGION, Stack
 from pulse_local.uploads import upload_batch
-from tests.factories import adjustment, creator, video
+from tests.conftest import moto_account
+from tests.factories import adjustment, campaign, creator, video
 
 SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 BATCH: dict[str, Any] = {"market": "US", "video_ids": ["p49", "p48"]}
-CAMPAIGN: dict[str, Any] = {
-    "advertiser": "Acme Pet Food",
-    "markets": ["US"],
-    "categories": ["pets"],
-    "start": "2026-01-01",
-    "end": "2099-12-31",
-    "priority": 50,
-    "status": "active",
-}
+CAMPAIGN = campaign()
 
 # Answers a hostile case may get: (status, error code).
 INVALID = frozenset({(400, "invalid_request")})
@@ -107,32 +96,17 @@ def _seed(stack: Stack) -> None:
 @pytest.fixture(scope="module")
 def account() -> Iterator[Account]:
     """A seeded account on moto in this process, and the local API on a free port of 127.0.0.1."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-        }.items():
-            patch.setenv(name, value)
-        patch.delenv("AWS_PROFILE", raising=False)
-        patch.delenv("AWS_ENDPOINT_URL", raising=False)
-        moto_patches.install()
-        with mock_aws():
-            wiring.reset()
-            services.api_services.cache_clear()
-            stack = Stack()
-            create_resources(stack)
-            _seed(stack)
-            port = free_port()
-            server = serve_in_background(stack, port)
-            try:
-                yield Account(stack, port)
-            finally:
-                server.shutdown()
-                server.server_close()
-                wiring.reset()
-                services.api_services.cache_clear()
+    with moto_account():
+        stack = Stack()
+        create_resources(stack)
+        _seed(stack)
+        port = free_port()
+        server = serve_in_background(stack, port)
+        try:
+            yield Account(stack, port)
+        finally:
+            server.shutdown()
+            server.server_close()
 
 
 def _state(stack: Stack) -> list[str]:

@@ -26,7 +26,7 @@ from pulse_local.apigw import rest_event
 from pulse_local.lambdas import invoke
 from pulse_local.template import Stack
 from pulse_local.uploads import put_bytes, upload_batch
-from tests.factories import creator, revenue, video
+from tests.factories import campaign, creator, revenue, video
 
 Events = Callable[[], list[dict[str, Any]]]
 
@@ -156,15 +156,7 @@ def _calls(stack: Stack) -> None:
     invoke(stack, "ListsRefreshFunction", {"markets": ["US"]})
 
 
-_CAMPAIGN = {
-    "advertiser": "Acme",
-    "markets": ["US"],
-    "categories": ["pets"],
-    "start": "2026-01-01",
-    "end": "2099-12-31",
-    "priority": 5,
-    "status": "active",
-}
+_CAMPAIGN = campaign()
 
 
 def test_no_user_identifier_is_accepted_stored_or_logged(
