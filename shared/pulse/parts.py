@@ -206,6 +206,7 @@ def _csv_cell(value: object) -> str:
 
 
 _BLOCK_BYTES = 1 << 19  # below MAX_LINE_BYTES: most blocks cannot hold an overlong line
+_OVERLONG = b"?" * (MAX_LINE_BYTES + 1)
 
 
 def iter_jsonl_blocks(stream: BinaryIO, key: str) -> Iterator[tuple[int, bytes]]:
@@ -222,24 +223,37 @@ def iter_jsonl_blocks(stream: BinaryIO, key: str) -> Iterator[tuple[int, bytes]]
     carry = b""
     line_number = 1
     first = True
+    overlong = False  # inside a line past the cap: its bytes are skipped up to its newline
     while True:
         item = chunks.get()
         if isinstance(item, BaseException):
             raise item
         if item is None:
             break
+        if overlong:
+            end = item.find(b"\n")
+            if end < 0:
+                continue
+            # The line is passed on as a stand-in of its length, to be rejected for it: its own
+            # bytes were never kept whole (a cut could split a character in two).
+            item, overlong = _OVERLONG + item[end:], False
         data = carry + item
         if first and data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]
         first = False
         cut = data.rfind(b"\n")
         if cut < 0:
-            carry = data if len(data) <= MAX_LINE_BYTES else data[: MAX_LINE_BYTES + 1]
+            if len(data) <= MAX_LINE_BYTES:
+                carry = data
+            else:
+                carry, overlong = b"", True
             continue
         block, carry = data[:cut], data[cut + 1 :]
         _check_utf8(block, key, line_number)
         yield line_number, block
         line_number += block.count(b"\n") + 1
+    if overlong:
+        carry = _OVERLONG
     if carry:
         _check_utf8(carry, key, line_number)
         yield line_number, carry

@@ -116,3 +116,16 @@ def test_blocks_refuse_truncated_gzip_and_bad_utf8_with_the_line() -> None:
         _blocks(gzip.compress(b'{"n":1}\n' * 50_000)[:-30], "p.jsonl.gz")
     with pytest.raises(BatchError, match="line 3 is not valid UTF-8"):
         _blocks(b'{"n":1}\n{"n":2}\n{"n":"\xff"}\n', "p.jsonl")
+
+
+@pytest.mark.parametrize("shift", range(4))
+def test_an_overlong_line_of_non_ascii_text_is_passed_on_for_rejection_not_the_whole_file(shift: int) -> None:
+    """The carried part of a line too long to keep may end inside a character: it is not text
+    anybody reads (the line is rejected for its length), so it must not fail the file's UTF-8 check."""
+    huge = '{"t":"' + "x" * shift + "€" * (MAX_LINE_BYTES // 2) + '"}'  # 1.5 MiB: carried, then cut
+    data = b'{"n":1}\n' + huge.encode() + b'\n{"n":3}\n'
+    lines = b"\n".join(b for _, b in _blocks(data, "p.jsonl")).split(b"\n")
+    assert [len(line) > MAX_LINE_BYTES for line in lines] == [False, True, False]
+    assert (lines[0], lines[2]) == (b'{"n":1}', b'{"n":3}')
+    last = b"\n".join(b for _, b in _blocks(b'{"n":1}\n' + huge.encode(), "p.jsonl")).split(b"\n")
+    assert [len(line) > MAX_LINE_BYTES for line in last] == [False, True]  # the file ends inside it
