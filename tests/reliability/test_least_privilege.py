@@ -619,6 +619,24 @@ def test_policies_grant_named_actions_on_this_stacks_resources_only(logical: str
                 assert STACK.name in resource, f"{resource} is not one of this stack's resources"
 
 
+@pytest.mark.parametrize(
+    "key",
+    [
+        "ENTRY#US#R#r1",
+        "TOTAL#US#2026-10#on1#3",
+        "BATCH#revenue/market=US/date=2026-11-27/b1/",
+        "PAYOUT#US#2026-10",
+    ],
+)
+def test_the_api_cannot_read_the_ledger_or_the_runs(key: str) -> None:
+    """ApiFunction faces the ad server: a flaw in it must not reach money or ingest state."""
+    policy = grants(function_statements(STACK, "ApiFunction"))
+    table = _table_arn(STACK.name_of("StateTable"))
+    for action in ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem"):
+        assert not allowed(policy, Need(action, table, (("dynamodb:LeadingKeys", (key,)),))), (action, key)
+    assert allowed(policy, Need("dynamodb:GetItem", table, (("dynamodb:LeadingKeys", ("LISTS#US",)),)))
+
+
 def test_no_other_iam_resource_grants_admin_or_pass_role() -> None:
     for logical, resource in STACK.resources.items():
         if not resource["Type"].startswith("AWS::IAM::"):
