@@ -22,7 +22,8 @@ def _handler_for(dataset: str) -> Handler:
     @logger.inject_lambda_context(correlation_id_path=S3_NOTIFICATION_CORRELATION)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return handle_manifest_notifications(event, expected_dataset=dataset)
+        # Lambda's retries of an invocation keep its request id: a retry may take over its claim.
+        return handle_manifest_notifications(event, expected_dataset=dataset, attempt=context.aws_request_id)
 
     return handler
 

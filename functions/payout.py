@@ -14,4 +14,4 @@ from pulse.observability import logger, metrics
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_payouts(event)
+    return run_payouts(event, attempt=context.aws_request_id)  # its retries keep the request id

@@ -97,7 +97,9 @@ _sequencer = itertools.count(0x5F0000000000000)
 def deliver(stack: Stack) -> Callable[[Uploaded], list[Any]]:
     """S3's notification of an uploaded object, delivered to the functions its key routes to."""
 
-    def _deliver(uploaded: Uploaded, sequencer: str | None = None) -> list[Any]:
+    def _deliver(
+        uploaded: Uploaded, sequencer: str | None = None, request_id: str | None = None
+    ) -> list[Any]:
         seq = sequencer or f"{next(_sequencer):016X}"
         return route_object(
             stack,
@@ -106,6 +108,7 @@ def deliver(stack: Stack) -> Callable[[Uploaded], list[Any]]:
             size=uploaded.size,
             etag=uploaded.etag,
             sequencer=seq,
+            request_id=request_id,
         )
 
     return _deliver

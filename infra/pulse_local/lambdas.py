@@ -59,15 +59,16 @@ def load_handler(stack: Stack, logical: str) -> Callable[[dict[str, Any], Any], 
 _ONE_AT_A_TIME = threading.RLock()
 
 
-def invoke(stack: Stack, logical: str, event: dict[str, Any]) -> Any:
-    """Run the function's handler on `event` with its deployed environment.
+def invoke(stack: Stack, logical: str, event: dict[str, Any], request_id: str | None = None) -> Any:
+    """Run the function's handler on `event` with its deployed environment. A `request_id` of an
+    earlier call makes this call Lambda's retry of it (Lambda's retries keep the request id).
 
     Invocations in one process take turns: each sets its function's environment variables.
     """
     name = stack.name_of(logical)
     context = LambdaContext(
         function_name=name,
-        aws_request_id=str(uuid.uuid4()),
+        aws_request_id=request_id or str(uuid.uuid4()),
         invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}",
     )
     with _ONE_AT_A_TIME, function_environment(stack, logical):
@@ -112,7 +113,17 @@ def s3_put_event(bucket: str, key: str, size: int, etag: str, sequencer: str) ->
     }
 
 
-def route_object(stack: Stack, bucket: str, key: str, *, size: int, etag: str, sequencer: str) -> list[Any]:
+def route_object(
+    stack: Stack,
+    bucket: str,
+    key: str,
+    *,
+    size: int,
+    etag: str,
+    sequencer: str,
+    request_id: str | None = None,
+) -> list[Any]:
     """Deliver the notification for a new object to every function whose S3 event matches it."""
     event = s3_put_event(bucket, key, size, etag, sequencer)
-    return [invoke(stack, route.function, event) for route in stack.s3_routes() if route.matches(bucket, key)]
+    routes = [route for route in stack.s3_routes() if route.matches(bucket, key)]
+    return [invoke(stack, route.function, event, request_id) for route in routes]

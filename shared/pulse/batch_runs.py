@@ -26,8 +26,13 @@ class RunInProgress(RuntimeError):
 class ClaimStore(Protocol):
     """Claims on runs (a batch, a market's month end), so that each happens once."""
 
-    def claim(self, run_id: str, token: str, lease_seconds: int) -> dict[str, Any] | None:
-        """None when this run now owns `run_id`; the stored summary when it already completed."""
+    def claim(self, run_id: str, token: str, lease_seconds: int, attempt: str = "") -> dict[str, Any] | None:
+        """None when this run now owns `run_id`; the stored summary when it already completed.
+
+        `attempt` names the invocation (Lambda's request id, which its retries keep): a claim that
+        an earlier attempt of the same invocation still holds is taken over at once, because
+        Lambda retries only after that attempt ended, however it died (out of memory, a crash).
+        """
         ...
 
     def complete(self, run_id: str, token: str, summary: dict[str, Any]) -> None: ...
@@ -48,10 +53,10 @@ class IngestContext:
     workdir: str | None = None
 
 
-def run_batch(location: BatchLocation, token: str, ctx: IngestContext) -> dict[str, Any]:
+def run_batch(location: BatchLocation, token: str, ctx: IngestContext, attempt: str = "") -> dict[str, Any]:
     """Process the batch once; returns the run's summary (the event detail plus `duplicate`)."""
     run_id = f"BATCH#{location.folder}"
-    earlier = ctx.claims.claim(run_id, token, ctx.lease_seconds)
+    earlier = ctx.claims.claim(run_id, token, ctx.lease_seconds, attempt)
     if earlier is not None:
         return {**earlier, "duplicate": True}
     try:

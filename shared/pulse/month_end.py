@@ -105,9 +105,9 @@ def _merged(
         yield current, month_totals, opening
 
 
-def run_month_end(market: str, month: str, deps: MonthEnd) -> dict[str, Any]:
+def run_month_end(market: str, month: str, deps: MonthEnd, attempt: str = "") -> dict[str, Any]:
     run_id = f"PAYOUT#{market}#{month}"
-    earlier = deps.claims.claim(run_id, "month-end", deps.lease_seconds)
+    earlier = deps.claims.claim(run_id, "month-end", deps.lease_seconds, attempt)
     if earlier is not None:
         return {**earlier, "duplicate": True}
     try:

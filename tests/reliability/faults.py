@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -63,9 +63,12 @@ class FaultAt:
         return [(op, self.writes[: i + 1].count(op)) for i, op in enumerate(self.writes)]
 
 
+Hook = TypeVar("Hook", bound=Callable[..., None])
+
+
 @contextlib.contextmanager
-def injected(fault: FaultAt) -> Iterator[FaultAt]:
-    """`fault` armed on the clients the functions use, for the duration of the block."""
+def injected(fault: Hook) -> Iterator[Hook]:
+    """`fault` (a botocore `before-call` hook) armed on the functions' clients during the block."""
     hooked = [clients.dynamodb(), clients.s3(), clients.events()]
     for client in hooked:
         client.meta.events.register("before-call", fault)

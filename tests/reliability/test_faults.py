@@ -24,12 +24,13 @@ from pulse.aws.dynamo import batch_write
 from pulse.aws.ledger_table import DynamoLedgerStore
 from pulse.aws.list_table import DynamoListStore
 from pulse.aws.payout_table import DynamoPayoutStore
+from pulse.batch_runs import RunInProgress
 from pulse.ledger import LedgerEntry, Totals
 from pulse_local.lambdas import invoke
 from pulse_local.template import Stack
 from pulse_local.uploads import Uploaded, upload_batch
 from tests.factories import REVENUE_COLUMNS, adjustment, creator, revenue, video
-from tests.reliability.faults import FaultAt, injected
+from tests.reliability.faults import WRITES, FaultAt, injected
 from tests.reliability.state import ListsContent, fresh_account, lists_content
 
 Deliver = Callable[..., list[Any]]
@@ -402,3 +403,48 @@ def test_the_month_end_equals_an_undisturbed_run_whichever_write_fails(
 
 def _assert_payout(seen: tuple[Any, ...], expected: tuple[Any, ...], n: int) -> None:
     assert seen == expected, f"the retried month end after a fault at write {n} differs"
+
+
+class _Crash:
+    """A run that dies the hard way (out of memory, a runtime crash) after booking some entries:
+    its second ledger transaction fails, and so does everything after it, its claim's release too."""
+
+    def __init__(self) -> None:
+        self.transactions = 0
+        self.dead = False
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        self.transactions += model.name == "TransactWriteItems"
+        self.dead = self.dead or self.transactions == 2
+        if self.dead and model.name in WRITES[model.service_model.service_name]:
+            raise ClientError({"Error": {"Code": "InternalFailure", "Message": "injected crash"}}, model.name)
+
+
+def test_lambdas_retry_takes_over_the_claim_a_crashed_run_still_holds(
+    stack: Stack, s3: Any, deliver: Deliver, upload_snapshot: Callable[..., dict[str, Any]]
+) -> None:
+    version, listed = _listed(stack, upload_snapshot)
+    creators = {c for _, c in listed}
+    dataset, bucket = LEDGER_DATASETS[0], stack.name_of("IngestBucket")
+
+    def upload(batch: str) -> Uploaded:
+        parts = dataset.parts(batch, version, listed)
+        return upload_batch(s3, bucket, dataset.folder(batch), parts, columns=dataset.columns)
+
+    before = _ledger_state(stack, creators)
+    deliver(upload("ref"), "00000000000000FF")
+    expected = _delta(_ledger_state(stack, creators), before)
+    assert any(gross for gross, *_ in expected.values())
+    before = _ledger_state(stack, creators)
+    uploaded, crash = upload("crash"), _Crash()
+    with injected(crash), pytest.raises(ClientError, match="injected crash"):
+        deliver(uploaded, "0000000000000C01", request_id="req-1")
+    assert crash.transactions >= 2  # it died half-way through booking
+    # The claim is still held: a second delivery of the notification (another invocation) waits...
+    with pytest.raises(RunInProgress):
+        deliver(uploaded, "0000000000000C01", request_id="req-2")
+    # ... but Lambda's retry of the crashed invocation, which keeps its request id, finishes the run.
+    (result,) = deliver(uploaded, "0000000000000C01", request_id="req-1")
+    assert result["batches"][0]["duplicate"] is False
+    assert _delta(_ledger_state(stack, creators), before) == expected
+    assert _batch_report(s3, stack, "revenue", "crash") == _batch_report(s3, stack, "revenue", "ref")

@@ -414,9 +414,11 @@ def recorder(monkeypatch: pytest.MonkeyPatch, stack: Stack) -> Recorder:
     month_end.cache_clear()
     invoke = lambdas.invoke
 
-    def recording_invoke(stack: Stack, logical: str, event: dict[str, Any]) -> Any:
+    def recording_invoke(
+        stack: Stack, logical: str, event: dict[str, Any], request_id: str | None = None
+    ) -> Any:
         with recorded.running(logical):
-            return invoke(stack, logical, event)
+            return invoke(stack, logical, event, request_id)
 
     monkeypatch.setattr(lambdas, "invoke", recording_invoke)  # route_object (deliver) calls it too
     return recorded

@@ -24,8 +24,16 @@ class DynamoClaimStore:
     def __init__(self, table: str) -> None:
         self._table = table
 
-    def claim(self, run_id: str, token: str, lease_seconds: int) -> dict[str, Any] | None:
+    def claim(self, run_id: str, token: str, lease_seconds: int, attempt: str = "") -> dict[str, Any] | None:
         now = int(time.time())
+        # Free, or completed by another upload, or held by a run whose lease ran out (it crashed).
+        condition = "attribute_not_exists(pk) OR (#st = :done AND #tk <> :tk) OR lease_until < :now"
+        values: dict[str, Any] = {":done": {"S": "done"}, ":tk": {"S": token}, ":now": {"N": str(now)}}
+        if attempt:
+            # ... or held by an earlier attempt of this invocation, which Lambda retries only once
+            # that attempt has ended: the retry takes over without waiting out the lease.
+            condition += " OR (#st = :ip AND #tk = :tk AND attempt = :at)"
+            values |= {":ip": {"S": "in_progress"}, ":at": {"S": attempt}}
         try:
             clients.dynamodb().put_item(
                 TableName=self._table,
@@ -33,20 +41,14 @@ class DynamoClaimStore:
                     **_key(run_id),
                     "token": {"S": token},
                     "state": {"S": "in_progress"},
+                    "attempt": {"S": attempt},
                     "lease_until": {"N": str(now + lease_seconds)},
                     "claimed_at": {"N": str(now)},
                     "expires_at": {"N": str(now + _CLAIM_TTL_SECONDS)},
                 },
-                # Free, or completed by another upload, or held by a run whose lease ran out (it crashed).
-                ConditionExpression=(
-                    "attribute_not_exists(pk) OR (#st = :done AND #tk <> :tk) OR lease_until < :now"
-                ),
+                ConditionExpression=condition,
                 ExpressionAttributeNames={"#st": "state", "#tk": "token"},
-                ExpressionAttributeValues={
-                    ":done": {"S": "done"},
-                    ":tk": {"S": token},
-                    ":now": {"N": str(now)},
-                },
+                ExpressionAttributeValues=values,
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":

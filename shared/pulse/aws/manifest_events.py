@@ -14,8 +14,11 @@ from pulse.manifest import BatchError, locate_batch
 from pulse.observability import logger, metrics
 
 
-def handle_manifest_notifications(event: dict[str, Any], expected_dataset: str) -> dict[str, Any]:
-    """Run every batch the notification names; returns a summary per manifest key."""
+def handle_manifest_notifications(
+    event: dict[str, Any], expected_dataset: str, attempt: str = ""
+) -> dict[str, Any]:
+    """Run every batch the notification names; returns a summary per manifest key. `attempt` is
+    the invocation's request id (see `ClaimStore.claim`)."""
     metrics.add_dimension("dataset", expected_dataset)
     results: list[dict[str, Any]] = []
     for record in S3Event(event).records:
@@ -38,7 +41,7 @@ def handle_manifest_notifications(event: dict[str, Any], expected_dataset: str) 
             continue
         ctx = ingest_context(bucket)
         token = f"{obj.etag}:{obj.sequencer or ''}"
-        summary = run_batch(location, token, ctx)
+        summary = run_batch(location, token, ctx, attempt)
         logger.info(
             "batch done",
             extra={

@@ -45,7 +45,7 @@ def month_end() -> MonthEnd:
     )
 
 
-def run_payouts(event: dict[str, Any], today: dt.date | None = None) -> dict[str, Any]:
+def run_payouts(event: dict[str, Any], today: dt.date | None = None, attempt: str = "") -> dict[str, Any]:
     try:
         request = PayoutRequest.model_validate(event)
     except ValidationError as exc:
@@ -66,7 +66,7 @@ def run_payouts(event: dict[str, Any], today: dt.date | None = None) -> dict[str
     logger.info("payout requested", extra={"month": month, "markets": markets})
     results = []
     for market in markets:
-        summary = run_month_end(market, month, deps)
+        summary = run_month_end(market, month, deps, attempt)
         logger.info(
             "payout run",
             extra={
