@@ -199,6 +199,13 @@ def ingest_batch(
                 try:
                     manifest = parse_manifest(source.read_manifest(location), location)
                     phase.read(manifest, source)
+                    if location.snapshot is not None and not phase.accepted_ids:
+                        # A snapshot is the market's whole state: one with no valid row would mark
+                        # every creator absent or empty every list. A producer's fault, not news.
+                        raise BatchError(
+                            "empty_snapshot",
+                            f"the {location.dataset} snapshot has no valid row; the last one stays in force",
+                        )
                 except BatchError as problem:
                     problem_report = BatchProblem(
                         code=problem.code, message=problem.message, file=problem.file

@@ -211,7 +211,7 @@ class Rejected:
     """The batch is rejected whole: `code`, the file at fault, and a fragment of the reason."""
 
     code: str
-    file: str
+    file: str | None
     says: str
 
 
@@ -537,7 +537,17 @@ def _header_only(kit: Kit) -> bytes:
     return to_csv([], kit.columns)
 
 
+def _nothing_but_empty_files(kit: Kit) -> tuple[Batch, Outcome]:
+    """A batch of empty files only: harmless for the ledger, but a snapshot with no row would mark
+    every creator absent or empty every list, so it is refused and the last snapshot stays."""
+    batch = kit.batch(Part("a.jsonl", b"", 0), Part("b.csv", _header_only(kit), 0))
+    if kit.dataset in ("creators", "videos"):
+        return batch, Rejected("empty_snapshot", None, "no valid row")
+    return batch, Processed(applied=())
+
+
 EMPTY = [
+    Hostile("a batch of nothing but empty files", _nothing_but_empty_files),
     _empty("empty.jsonl", "0 bytes", lambda kit: b"", 0),
     _empty("empty.csv", "0 bytes", lambda kit: b"", 5),
     _empty("empty.jsonl.gz", "0 bytes", lambda kit: b"", 0),
