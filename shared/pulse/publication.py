@@ -149,9 +149,10 @@ def publish_lists(
         counts={category: len(entries) for category, entries in lists.items()},
         digest=digest,
     )
-    # Old versions stay readable for list_retention_days after they stop being current; versions
-    # are replaced at least daily, so one day of margin covers the time a version is current.
-    expires_at = int(now.timestamp()) + (rules.list_retention_days + 1) * 86_400
+    # Old versions stay readable for list_retention_days after they stop being current. A version
+    # is current for at most a day and a half (the daily refresh republishes unchanged lists once
+    # REPUBLISH_AFTER has passed), so two days of margin cover it.
+    expires_at = int(now.timestamp()) + (rules.list_retention_days + 2) * 86_400
     store.write_version(version, lists, expires_at)
     moved = store.make_current(version)
     publication = Publication(version, moved, dict(sorted(excluded.items())))

@@ -236,3 +236,42 @@ def test_readers_see_one_whole_version_whichever_write_a_publication_dies_at(
     assert final[0] > expected_old[0]
     assert _published_ids(final[1]) == {c: [(e.rank, e.video_id) for e in v] for c, v in new.items()}
     assert json.dumps(sorted(final[2])) == json.dumps(sorted(e.video_id for v in new.values() for e in v))
+
+
+def test_unchanged_lists_are_republished_only_after_twelve_hours_and_outlive_their_retention(
+    stack: Stack, upload_snapshot: Callable[..., dict[str, Any]], bus_events: Events, dynamodb: Any
+) -> None:
+    _creators(upload_snapshot, "2026-11-26", [creator("c1")])
+    table = stack.name_of("StateTable")
+    store = DynamoListStore(table)
+    lists = {"pets": [Ranked(1, "v1", "c1", 9)]}
+    start = dt.datetime(2026, 11, 27, 3, tzinfo=dt.UTC)
+
+    def publish(hours: float) -> Any:
+        return publish_lists(
+            "US",
+            "2026-11-27",
+            lists,
+            eligibility=DynamoEligibilityStore(table),
+            store=store,
+            events=EventBridgePublisher(stack.name_of("EventBus")),
+            rules=RULES,
+            now=start + dt.timedelta(hours=hours),
+        )
+
+    first = publish(0)
+    assert (first.unchanged, publish(11.9).unchanged) == (False, True)
+    assert publish(11.9).version.version == first.version.version
+    later = publish(12)
+    assert (later.unchanged, later.version.version > first.version.version) == (False, True)
+    announced = [e["detail"]["list_version"] for e in bus_events() if e["detail-type"] == "TopListsPublished"]
+    assert announced == [first.version.version, later.version.version]
+    # Every item of a version outlives its time as current (at most 36 hours) by the retention.
+    items = dynamodb.scan(
+        TableName=table,
+        FilterExpression="contains(pk, :v)",
+        ExpressionAttributeValues={":v": {"S": first.version.version}},
+    )["Items"]
+    assert len(items) >= 2  # its list entry and its placement at least
+    floor = start.timestamp() + 36 * 3600 + RULES.list_retention_days * 86_400
+    assert all(int(i["expires_at"]["N"]) >= floor for i in items), items
