@@ -9,7 +9,7 @@ and a replayed row, finding its entry, adds nothing. See docs/design.md ("Ledger
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Literal, Protocol
@@ -90,9 +90,31 @@ class LedgerStore(Protocol):
         ...
 
 
-def _writer(location: BatchLocation) -> str:
-    """The ledger writer of a batch upload: every attempt at running it writes as the same one."""
-    return f"{location.folder}@{location.upload}" if location.upload else ""
+def _book(
+    ledger: LedgerStore,
+    location: BatchLocation,
+    entries: list[LedgerEntry],
+    by_id: dict[str, Accepted[Any]],
+    *,
+    id_field: str,
+    reject: RejectRow,
+) -> tuple[list[LedgerEntry], list[LedgerEntry]]:
+    """Record the entries as written by this batch upload (every attempt at running it writes as
+    the same writer); each entry an earlier batch counted is rejected as `duplicate_row`."""
+    writer = f"{location.folder}@{location.upload}" if location.upload else ""
+    recorded, repeated = ledger.record(entries, writer)
+    for entry in repeated:
+        message = f"{entry.entry_id} was counted by an earlier batch"
+        reject(by_id[entry.entry_id], Rejection("duplicate_row", id_field, message))
+    return recorded, repeated
+
+
+def _summed(results: Iterable[tuple[int, ...]], width: int) -> list[int]:
+    """The chunks' counts, added up field by field."""
+    totals = [0] * width
+    for result in results:
+        totals = [a + b for a, b in zip(totals, result, strict=True)]
+    return totals
 
 
 def _chunks(rows: Iterator[Accepted[Any]]) -> Iterator[list[Accepted[Any]]]:
@@ -151,12 +173,9 @@ class RevenueApplier:
                 )
                 entries.append(entry)
                 by_id[row.row_id] = accepted
-            recorded, repeated = self._ledger.record(entries, _writer(location))
-            for entry in repeated:
-                reject(
-                    by_id[entry.entry_id],
-                    Rejection("duplicate_row", "row_id", f"{entry.entry_id} was counted by an earlier batch"),
-                )
+            recorded, repeated = _book(
+                self._ledger, location, entries, by_id, id_field="row_id", reject=reject
+            )
             late = sum(e.month != e.own_month for e in recorded)
             return (
                 len(recorded),
@@ -166,9 +185,7 @@ class RevenueApplier:
                 late,
             )
 
-        totals = [0, 0, 0, 0, 0]
-        for result in bounded_map(apply_chunk, _chunks(rows), self._workers):
-            totals = [a + b for a, b in zip(totals, result, strict=True)]
+        totals = _summed(bounded_map(apply_chunk, _chunks(rows), self._workers), 5)
         return {
             "entries_recorded": totals[0],
             "duplicates": totals[1],
@@ -211,19 +228,12 @@ class AdjustmentsApplier:
                 for a in chunk
             ]
             by_id = {a.row.adjustment_id: a for a in chunk}
-            recorded, repeated = self._ledger.record(entries, _writer(location))
-            for entry in repeated:
-                reject(
-                    by_id[entry.entry_id],
-                    Rejection(
-                        "duplicate_row", "adjustment_id", f"{entry.entry_id} was counted by an earlier batch"
-                    ),
-                )
+            recorded, repeated = _book(
+                self._ledger, location, entries, by_id, id_field="adjustment_id", reject=reject
+            )
             return len(recorded), len(repeated), sum(e.month != e.own_month for e in recorded)
 
-        totals = [0, 0, 0]
-        for result in bounded_map(apply_chunk, _chunks(rows), self._workers):
-            totals = [a + b for a, b in zip(totals, result, strict=True)]
+        totals = _summed(bounded_map(apply_chunk, _chunks(rows), self._workers), 3)
         return {
             "entries_recorded": totals[0],
             "duplicates": totals[1],

@@ -106,11 +106,10 @@ def lists_digest(snapshot: str, lists: dict[str, list[Ranked]]) -> str:
     return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
 
 
-def _still_current(current: ListVersion | None, digest: str, now: dt.datetime) -> bool:
+def _still_current(current: ListVersion, digest: str, now: dt.datetime) -> bool:
+    """The current version holds these very lists, and recently enough not to republish them."""
     return (
-        current is not None
-        and current.digest == digest
-        and now - dt.datetime.fromisoformat(current.published_at) < REPUBLISH_AFTER
+        current.digest == digest and now - dt.datetime.fromisoformat(current.published_at) < REPUBLISH_AFTER
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 from moto.core.base_backend import BackendDict
 
 from pulse.aws import wiring
@@ -12,7 +13,7 @@ from pulse.aws.list_table import DynamoListStore
 from pulse.aws.payout_run import month_end
 from pulse.rules import load_rules
 from pulse_local.resources import create_resources
-from pulse_local.template import Stack
+from pulse_local.template import REGION, Stack
 
 RULES = load_rules()
 ListsContent = tuple[dict[str, list[tuple[int, str, str, int]]], list[Any]]
@@ -38,3 +39,17 @@ def fresh_account(stack: Stack) -> None:
     wiring.reset()
     month_end.cache_clear()
     create_resources(stack)
+
+
+def table_items(stack: Stack) -> list[dict[str, Any]]:
+    """Every item of the state table, as stored."""
+    pages = boto3.client("dynamodb", region_name=REGION).get_paginator("scan")
+    return [item for page in pages.paginate(TableName=stack.name_of("StateTable")) for item in page["Items"]]
+
+
+def report_objects(stack: Stack) -> dict[str, bytes]:
+    """Every object of the reports bucket, by key, as stored."""
+    s3, bucket = boto3.client("s3", region_name=REGION), stack.name_of("ReportsBucket")
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
+    return {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}

@@ -30,6 +30,7 @@ from pulse_local.template import REGION, Stack
 from pulse_local.uploads import upload_batch
 from tests.conftest import moto_account
 from tests.factories import adjustment, campaign, creator, video
+from tests.reliability.state import table_items
 
 SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 BATCH: dict[str, Any] = {"market": "US", "video_ids": ["p49", "p48"]}
@@ -111,9 +112,7 @@ def account() -> Iterator[Account]:
 
 def _state(stack: Stack) -> list[str]:
     """Every item of the state table: what the API could write."""
-    pages = boto3.client("dynamodb", region_name=REGION).get_paginator("scan")
-    items = [item for page in pages.paginate(TableName=stack.name_of("StateTable")) for item in page["Items"]]
-    return sorted(json.dumps(item, sort_keys=True) for item in items)
+    return sorted(json.dumps(item, sort_keys=True) for item in table_items(stack))
 
 
 def _through_api_gateway(account: Account, case: Hostile) -> Answer:

@@ -31,7 +31,7 @@ from pulse_local.template import Stack
 from pulse_local.uploads import Uploaded, upload_batch
 from tests.factories import REVENUE_COLUMNS, adjustment, creator, revenue, video
 from tests.reliability.faults import WRITES, FaultAt, injected
-from tests.reliability.state import ListsContent, fresh_account, lists_content
+from tests.reliability.state import ListsContent, fresh_account, lists_content, table_items
 
 Deliver = Callable[..., list[Any]]
 Events = Callable[[], list[dict[str, Any]]]
@@ -348,11 +348,6 @@ def _book_two_months(stack: Stack) -> None:
     assert (len(recorded), repeated) == (len(entries), [])
 
 
-def _table_items(stack: Stack, dynamodb: Any) -> list[dict[str, Any]]:
-    pages = dynamodb.get_paginator("scan").paginate(TableName=stack.name_of("StateTable"))
-    return [item for page in pages for item in page["Items"]]
-
-
 def _payout(stack: Stack, month: str) -> dict[str, Any]:
     (run,) = invoke(stack, "PayoutFunction", {"month": month, "markets": ["US"]})["runs"]
     return run  # type: ignore[no-any-return]
@@ -373,12 +368,12 @@ def _payout_outcome(stack: Stack, s3: Any) -> tuple[Any, ...]:
 
 
 def test_the_month_end_equals_an_undisturbed_run_whichever_write_fails(
-    stack: Stack, s3: Any, dynamodb: Any, sweep: Sweep
+    stack: Stack, s3: Any, sweep: Sweep
 ) -> None:
     fresh_account(stack)
     _book_two_months(stack)
     _payout(stack, "2026-09")
-    booked = _table_items(stack, dynamodb)
+    booked = table_items(stack)
 
     def prepared() -> Callable[[], Any]:
         """The state table as it was before October's run, in a new account."""

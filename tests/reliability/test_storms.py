@@ -24,7 +24,7 @@ from pulse_local.lambdas import invoke, s3_put_event
 from pulse_local.template import Stack
 from pulse_local.uploads import Uploaded, upload_batch
 from tests.factories import REVENUE_COLUMNS, adjustment, creator, revenue, video
-from tests.reliability.state import fresh_account, lists_content
+from tests.reliability.state import fresh_account, lists_content, report_objects, table_items
 
 STORM = 1_000
 Events = Callable[[], list[dict[str, Any]]]
@@ -57,17 +57,9 @@ def _scheduled(stack: Stack, function: str) -> Delivery:
     return Delivery(f"schedule:{function}", function, json.loads(event["Properties"]["Input"]))
 
 
-def _state(stack: Stack, dynamodb: Any, s3: Any) -> tuple[list[Any], dict[str, bytes]]:
+def _state(stack: Stack) -> tuple[list[str], dict[str, bytes]]:
     """Every item of the state table and every report object, as stored."""
-    pages = dynamodb.get_paginator("scan").paginate(TableName=stack.name_of("StateTable"))
-    items = sorted(json.dumps(i, sort_keys=True) for p in pages for i in p["Items"])
-    bucket = stack.name_of("ReportsBucket")
-    keys = [
-        o["Key"]
-        for p in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-        for o in p.get("Contents", [])
-    ]
-    return items, {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
+    return sorted(json.dumps(i, sort_keys=True) for i in table_items(stack)), report_objects(stack)
 
 
 @pytest.fixture
@@ -123,12 +115,12 @@ def deliveries(stack: Stack, s3: Any) -> list[Delivery]:
 
 
 def test_a_storm_of_redeliveries_in_any_order_changes_nothing(
-    stack: Stack, s3: Any, dynamodb: Any, bus_events: Events, deliveries: list[Delivery]
+    stack: Stack, bus_events: Events, deliveries: list[Delivery]
 ) -> None:
     first = {delivery.name: delivery(stack) for delivery in deliveries}
     assert first["revenue/market=US/date=2026-11-27/b2/_manifest.json"]["batches"][0]["rows_accepted"] == 20
     assert first["schedule:ListsRefreshFunction"]["markets"][-1]["published"]["unchanged"] is True  # US
-    before = _state(stack, dynamodb, s3)
+    before = _state(stack)
     announced = len(bus_events())
     assert announced >= len(deliveries)  # every batch, the lists, the month ends
     rng = random.Random(20261127)
@@ -137,7 +129,7 @@ def test_a_storm_of_redeliveries_in_any_order_changes_nothing(
         result = delivery(stack)
         _assert_replayed(delivery, result)
     assert len({d.name for d in storm}) == len(deliveries)
-    after = _state(stack, dynamodb, s3)
+    after = _state(stack)
     assert after[0] == before[0], "a re-delivery changed the state table"
     assert after[1] == before[1], "a re-delivery changed a report"
     assert len(bus_events()) == announced, "a re-delivery announced something again"

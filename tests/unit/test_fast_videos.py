@@ -14,21 +14,11 @@ from pulse.fast_videos import validate_block, validate_raw_block
 from pulse.manifest import locate_batch
 from pulse.records import VideoRow
 from pulse.rules import load_rules
+from tests.factories import VIDEO_COLUMNS
 
 RULES = load_rules()
 LOCATION = locate_batch("videos/market=US/snapshot=2026-11-27/_manifest.json")
-FIELDS = (
-    "video_id",
-    "creator_id",
-    "market",
-    "category",
-    "posted_at",
-    "views_24h",
-    "likes_24h",
-    "comments_24h",
-    "shares_24h",
-    "brand_safe",
-)
+FIELDS = VIDEO_COLUMNS
 
 good: dict[str, Any] = {
     "video_id": st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),

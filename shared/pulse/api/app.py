@@ -98,8 +98,9 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     that is checked before routing, so that no parser ever sees a form, binary or a huge body, and
     the answer keeps this API's error format (400) instead of the resolver's own 415 or a crash."""
     if event.get("httpMethod") in ("POST", "PUT", "PATCH"):
-        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-        kind = str(headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+        headers = event.get("headers") or {}
+        sent = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+        kind = str(sent or "application/json").split(";")[0].strip().lower()
         if kind != "application/json":
             return _proxy(
                 error_response(400, "unsupported_content_type", "send the body as application/json")
@@ -110,7 +111,7 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if body is None or not _is_utf8(body):
             return _proxy(error_response(400, "invalid_request", "the body is not UTF-8 JSON"))
         # Media types are case-insensitive: the resolver, which is not, is told the one it knows.
-        named = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"}
+        named = {k: v for k, v in headers.items() if k.lower() != "content-type"}
         event = {**event, "headers": {**named, "Content-Type": content_types.APPLICATION_JSON}}
     return app.resolve(event, context)
 
