@@ -12,13 +12,22 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pulse.api import services
-from pulse.aws import wiring
+from pulse import bootstrap
+from pulse.clock import RunningClock
 from pulse_local import moto_patches
 from pulse_local.lambdas import route_object
 from pulse_local.resources import create_resources
 from pulse_local.template import REGION, Stack
 from pulse_local.uploads import Uploaded
+from tests.factories import TEST_NOW
+
+
+@pytest.fixture(autouse=True, scope="session")
+def test_clock() -> Iterator[None]:
+    """The system runs on a clock that starts at TEST_NOW: the suite means the same on any date."""
+    bootstrap.use_clock(RunningClock(TEST_NOW))
+    yield
+    bootstrap.use_clock(None)
 
 
 @contextlib.contextmanager
@@ -33,13 +42,11 @@ def moto_account() -> Iterator[None]:
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
         moto_patches.install()  # the local stack's moto, so the tests check the patch too
         with mock_aws():
-            wiring.reset()
-            services.api_services.cache_clear()
+            bootstrap.reset()
             try:
                 yield
             finally:
-                wiring.reset()
-                services.api_services.cache_clear()
+                bootstrap.reset()
 
 
 @pytest.fixture

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+
+# The day the tests' data describes: snapshots of 2026-11-26/27, revenue of October and November.
+# Every test runs on a clock that starts here (tests/conftest.py), whatever the date of the run.
+TEST_NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
 
 CREATOR_COLUMNS = (
     "creator_id",

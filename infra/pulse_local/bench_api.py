@@ -79,17 +79,27 @@ def handler_cpu(calls: int = 20_000) -> tuple[float, float]:
     sys.path.insert(0, FUNCTIONS_DIR)
     import api  # noqa: PLC0415
     from pulse.api import app as routes  # noqa: PLC0415
-    from pulse.api.services import ApiServices  # noqa: PLC0415
+    from pulse.bootstrap import ApiServices  # noqa: PLC0415
+    from pulse.clock import system_clock  # noqa: PLC0415
     from pulse.lookups import PlacementLookups  # noqa: PLC0415
     from pulse.rules import load_rules  # noqa: PLC0415
     from pulse_local.apigw import rest_event  # noqa: PLC0415
     from pulse_local.lambdas import LambdaContext  # noqa: PLC0415
 
     rules = load_rules()
-    lookups = PlacementLookups(_Lists(), _Campaigns(), rules, cache_seconds=3600)  # type: ignore[arg-type]
+    lists: Any = _Lists()  # only what a lookup reads
+    lookups = PlacementLookups(
+        lists, _Campaigns(), rules, cache_seconds=3600, today=lambda: system_clock().date()
+    )
     nothing: Any = None  # the stores a lookup never touches
     stub = ApiServices(
-        rules=rules, lookups=lookups, lists=nothing, eligibility=nothing, campaigns=nothing, payouts=nothing
+        rules=rules,
+        clock=system_clock,
+        lookups=lookups,
+        lists=nothing,
+        eligibility=nothing,
+        campaigns=nothing,
+        payouts=nothing,
     )
     setattr(routes, "api_services", lambda: stub)  # noqa: B010  # the routes' service factory, stubbed
     event = rest_event("GET", "/v1/placements/vd000000042?market=US")
@@ -109,7 +119,7 @@ def request_counts(lookups: int = 1_000, batches: int = 10) -> dict[str, float]:
     """DynamoDB requests per warm single lookup and per batch of 100, on moto."""
     from moto import mock_aws  # noqa: PLC0415
 
-    from pulse.api import services  # noqa: PLC0415
+    from pulse import bootstrap  # noqa: PLC0415
     from pulse.aws import clients  # noqa: PLC0415
     from pulse.ranking import Ranked  # noqa: PLC0415
     from pulse_local.published import publish_all_active  # noqa: PLC0415
@@ -133,8 +143,8 @@ def request_counts(lookups: int = 1_000, batches: int = 10) -> dict[str, float]:
 
         ranked = {"pets": [Ranked(r, f"v{r:05d}", f"c{r % 50}", 10_000 - r) for r in range(1, 401)]}
         publish_all_active(stack, "US", ranked)
-        services.api_services.cache_clear()
-        lookups_service = services.api_services().lookups
+        bootstrap.reset()
+        lookups_service = bootstrap.api_services().lookups
         lookups_service.one("US", "v00001")  # warm: version and campaigns cached
         counts: Counter[str] = Counter()
         clients.dynamodb().meta.events.register(

@@ -3,9 +3,9 @@ through the same publication code and stores as VideosIngestFunction."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 
+from pulse import bootstrap
 from pulse.aws.event_bus import EventBridgePublisher
 from pulse.aws.list_table import DynamoListStore
 from pulse.eligibility import CurrentEligibility
@@ -29,5 +29,5 @@ def publish_all_active(stack: Stack, market: str, ranked: dict[str, list[Ranked]
         store=DynamoListStore(stack.name_of("StateTable")),
         events=EventBridgePublisher(stack.name_of("EventBus")),
         rules=load_rules(),
-        now=dt.datetime.now(dt.UTC),
+        now=bootstrap.clock()(),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import os
 import sys
@@ -20,8 +21,9 @@ from typing import Any
 
 import boto3
 
-from pulse.aws import wiring
+from pulse import bootstrap
 from pulse.aws.list_table import DynamoListStore
+from pulse.clock import RunningClock
 from pulse.rules import load_rules
 from pulse_local import datagen
 from pulse_local.http_api import serve_in_background
@@ -35,6 +37,9 @@ from pulse_local.uploads import upload_batch
 SNAPSHOT = "2026-11-26"
 REVENUE_MONTH = "2026-10"
 MARKETS = ("US", "GB")
+# The demo's data describes the day after SNAPSHOT: the local stack runs on a clock that starts
+# then, so its story (fresh eligibility, an October that is over) holds on any date it is run.
+DEMO_NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 
 
 def _show(key: str, result: Any) -> None:
@@ -160,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(aws_environment(endpoint))
         os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
         os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-        wiring.reset()
+        bootstrap.use_clock(RunningClock(DEMO_NOW))
         stack = Stack()
         create_resources(stack, endpoint)
         s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint)

@@ -58,7 +58,7 @@ class PlacementLookups:
         *,
         cache_seconds: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
-        today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.UTC).date(),
+        today: Callable[[], dt.date],
     ) -> None:
         self._lists = lists
         self._campaigns = campaigns

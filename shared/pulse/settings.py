@@ -13,7 +13,7 @@ class _Env(BaseModel):
 
 
 class PipelineSettings(_Env):
-    """The ingest functions and the daily refresh: state, reports and events."""
+    """The ingest functions, the daily refresh and the month end: state, reports and events."""
 
     state_table: str = Field(alias="STATE_TABLE", min_length=1)
     reports_bucket: str = Field(alias="REPORTS_BUCKET", min_length=1)
@@ -22,10 +22,23 @@ class PipelineSettings(_Env):
     workdir: str | None = Field(default=None, alias="PULSE_WORKDIR")
 
 
+class ApiSettings(_Env):
+    """ApiFunction: the state table it answers from, and how long lookups cache what they read."""
+
+    state_table: str = Field(alias="STATE_TABLE", min_length=1)
+    cache_seconds: float = Field(default=10.0, alias="PULSE_LOOKUP_CACHE_SECONDS", ge=0, le=300)
+
+
 @cache
 def pipeline_settings() -> PipelineSettings:
     return PipelineSettings.model_validate(dict(os.environ))
 
 
+@cache
+def api_settings() -> ApiSettings:
+    return ApiSettings.model_validate(dict(os.environ))
+
+
 def reset() -> None:
     pipeline_settings.cache_clear()
+    api_settings.cache_clear()

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from pulse.aws import wiring
+from pulse import bootstrap
 from pulse.aws.list_table import DynamoListStore
 from pulse_local.cli import main
 from pulse_local.http_api import serve_in_background
@@ -40,7 +40,7 @@ def local() -> Iterator[tuple[Stack, str]]:
     saved = dict(os.environ)
     with moto_server() as endpoint:
         os.environ.update(aws_environment(endpoint))
-        wiring.reset()
+        bootstrap.reset()
         stack = Stack()
         create_resources(stack, endpoint)
         s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint)
@@ -52,7 +52,7 @@ def local() -> Iterator[tuple[Stack, str]]:
         server.shutdown()
     os.environ.clear()
     os.environ.update(saved)
-    wiring.reset()
+    bootstrap.reset()
 
 
 def test_a_listed_video_is_served_over_http(local: tuple[Stack, str]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pulse.api import services
+from pulse import bootstrap
 from pulse.api.app import openapi_document
 from pulse_local.apigw import rest_event
 from pulse_local.lambdas import invoke
@@ -22,7 +22,7 @@ Call = Callable[..., tuple[int, Any]]
 
 @pytest.fixture
 def call(stack: Stack) -> Call:
-    services.api_services.cache_clear()
+    bootstrap.reset()
 
     def _call(method: str, url: str, body: Any = None) -> tuple[int, Any]:
         raw = body if isinstance(body, (str, bytes)) or body is None else json.dumps(body)
@@ -171,7 +171,7 @@ def test_bad_input_is_a_400_with_its_code(call: Call, listed: None, url: str, co
 
 
 def test_bodies_must_be_small_json(stack: Stack) -> None:
-    services.api_services.cache_clear()
+    bootstrap.reset()
     body = json.dumps({"market": "US", "video_ids": ["a"]})
     for headers, code in [
         ({"Content-Type": "application/x-www-form-urlencoded"}, "unsupported_content_type"),

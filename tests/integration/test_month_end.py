@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 import threading
@@ -12,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from pulse import bootstrap
 from pulse.aws.ledger_table import DynamoLedgerStore
-from pulse.aws.payout_run import month_end
 from pulse.batch_runs import RunInProgress
+from pulse.bootstrap import month_end
 from pulse.ledger import Kind, LedgerEntry
 from pulse.month_end import MonthOrderError, run_month_end
 from pulse.payout import CSV_FIELDS
@@ -60,7 +60,7 @@ def _report(s3: Any, stack: Stack, month: str, name: str) -> str:
 
 @pytest.fixture(autouse=True)
 def _fresh_deps() -> None:
-    month_end.cache_clear()
+    bootstrap.reset()
 
 
 def test_a_month_end_writes_statements_reports_and_the_event(
@@ -163,7 +163,7 @@ def test_months_close_in_order_and_late_revenue_lands_in_the_next_one(stack: Sta
 
 def test_bad_requests_are_refused(stack: Stack) -> None:
     with pytest.raises(ValueError, match="not over yet"):
-        invoke(stack, "PayoutFunction", {"month": dt.datetime.now(dt.UTC).strftime("%Y-%m")})
+        invoke(stack, "PayoutFunction", {"month": bootstrap.clock()().strftime("%Y-%m")})
     with pytest.raises(ValueError, match="expected"):
         invoke(stack, "PayoutFunction", {"month": "2026-10", "extra": 1})
     with pytest.raises(ValueError, match="not programme markets"):

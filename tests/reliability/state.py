@@ -8,9 +8,8 @@ from typing import Any
 import boto3
 from moto.core.base_backend import BackendDict
 
-from pulse.aws import wiring
+from pulse import bootstrap
 from pulse.aws.list_table import DynamoListStore
-from pulse.aws.payout_run import month_end
 from pulse.rules import load_rules
 from pulse_local.resources import create_resources
 from pulse_local.template import REGION, Stack
@@ -36,8 +35,7 @@ def lists_content(stack: Stack, market: str = "US") -> ListsContent:
 def fresh_account(stack: Stack) -> None:
     """An empty moto account holding the template's resources, and functions that forgot it all."""
     BackendDict.reset()
-    wiring.reset()
-    month_end.cache_clear()
+    bootstrap.reset()
     create_resources(stack)
 
 

@@ -28,9 +28,8 @@ import botocore.handlers
 import pytest
 from botocore.exceptions import ClientError
 
-from pulse.api import services
+from pulse import bootstrap
 from pulse.aws import clients
-from pulse.aws.payout_run import month_end
 from pulse.aws.rankings import ranking_key
 from pulse.aws.rosters import roster_key
 from pulse.datasets import SPECS
@@ -410,8 +409,7 @@ def recorder(monkeypatch: pytest.MonkeyPatch, stack: Stack) -> Recorder:
         botocore.handlers, "BUILTIN_HANDLERS", [*botocore.handlers.BUILTIN_HANDLERS, *recorded.handlers()]
     )
     clients.reset()  # the functions' clients are built again, with the hooks
-    services.api_services.cache_clear()
-    month_end.cache_clear()
+    bootstrap.reset()
     invoke = lambdas.invoke
 
     def recording_invoke(

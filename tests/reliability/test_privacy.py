@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from pulse.aws.payout_run import PayoutInputError, month_end
+from pulse import bootstrap
+from pulse.aws.payout_run import PayoutInputError
 from pulse.aws.refresh import RefreshInputError
 from pulse.datasets import SPECS
 from pulse.observability import DECLARED_LOG_KEYS, POWERTOOLS_LOG_KEYS, logger
@@ -161,7 +162,7 @@ def test_no_user_identifier_is_accepted_stored_or_logged(
     bus_events: Events,
     log_lines: Callable[[], list[dict[str, Any]]],
 ) -> None:
-    month_end.cache_clear()
+    bootstrap.reset()
     _ingest(stack, s3, deliver)
     _calls(stack)
     stored = _stored(stack, bus_events)

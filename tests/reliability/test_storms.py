@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from pulse import bootstrap
 from pulse.aws.eligibility_table import DynamoEligibilityStore
 from pulse.aws.ledger_table import DynamoLedgerStore
 from pulse.aws.list_table import DynamoListStore
-from pulse.aws.payout_run import month_end
 from pulse.ledger import Totals
 from pulse_local.lambdas import invoke, s3_put_event
 from pulse_local.template import Stack
@@ -65,7 +65,7 @@ def _state(stack: Stack) -> tuple[list[str], dict[str, bytes]]:
 @pytest.fixture
 def deliveries(stack: Stack, s3: Any) -> list[Delivery]:
     """Each kind of event every function receives, in the order they first arrive."""
-    month_end.cache_clear()
+    bootstrap.reset()
     bucket = stack.name_of("IngestBucket")
     sequencer = iter(f"{n:016X}" for n in range(1, 1_000))
 

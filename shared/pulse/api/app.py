@@ -8,7 +8,6 @@ so no user identifier of any kind can reach it.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 from typing import Annotated, Any
 
@@ -28,7 +27,7 @@ from pulse.api.models import (
     TopListEntry,
     TopListResponse,
 )
-from pulse.api.services import api_services
+from pulse.bootstrap import api_services
 from pulse.campaigns import CampaignSpec
 from pulse.cursor import BadCursor, decode_cursor, encode_cursor
 from pulse.eligibility import as_seen_on
@@ -286,7 +285,7 @@ def get_creator(
         raise ApiError(404, "creator_not_found", f"no creator {creator_id} in {market}")
     latest = services.eligibility.latest_snapshot(market)
     confirmed = record["last_seen"] if record["absent"] else (latest or record["as_of"])
-    today = dt.datetime.now(dt.UTC).date()
+    today = services.clock().date()
     status, reasons = as_seen_on(record["status"], record["reasons"], confirmed, today, services.rules)
     return CreatorResponse.model_validate(
         {

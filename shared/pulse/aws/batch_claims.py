@@ -4,13 +4,13 @@ for a batch, `PAYOUT#<market>#<month>` for a month end."""
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from pulse.aws import clients
 from pulse.batch_runs import RunInProgress
+from pulse.clock import Clock, epoch_seconds, system_clock
 
 # Claims are the audit trail of what was ingested; they outlive any replay window by far.
 _CLAIM_TTL_SECONDS = 400 * 86_400
@@ -21,11 +21,12 @@ def _key(run_id: str) -> dict[str, Any]:
 
 
 class DynamoClaimStore:
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, clock: Clock = system_clock) -> None:
         self._table = table
+        self._clock = clock
 
     def claim(self, run_id: str, token: str, lease_seconds: int, attempt: str = "") -> dict[str, Any] | None:
-        now = int(time.time())
+        now = epoch_seconds(self._clock)
         # Free, or completed by another upload, or held by a run whose lease ran out (it crashed).
         condition = "attribute_not_exists(pk) OR (#st = :done AND #tk <> :tk) OR lease_until < :now"
         values: dict[str, Any] = {":done": {"S": "done"}, ":tk": {"S": token}, ":now": {"N": str(now)}}
@@ -74,7 +75,7 @@ class DynamoClaimStore:
             ExpressionAttributeValues={
                 ":done": {"S": "done"},
                 ":s": {"S": json.dumps(summary, separators=(",", ":"))},
-                ":now": {"N": str(int(time.time()))},
+                ":now": {"N": str(epoch_seconds(self._clock))},
                 ":tk": {"S": token},
             },
         )

@@ -10,7 +10,6 @@ copies that disagree.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -18,6 +17,7 @@ from botocore.exceptions import ClientError
 from pulse.aws import clients
 from pulse.aws.dynamo import query_all
 from pulse.campaigns import Campaign, CampaignSpec
+from pulse.clock import Clock, stamp, system_clock
 
 _ATTEMPTS = 3
 
@@ -35,8 +35,9 @@ def _copy(market: str, campaign_id: str) -> dict[str, Any]:
 
 
 class DynamoCampaignStore:
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, clock: Clock = system_clock) -> None:
         self._table = table
+        self._clock = clock
 
     def get(self, campaign_id: str) -> Campaign | None:
         item = (
@@ -58,7 +59,7 @@ class DynamoCampaignStore:
             campaign = Campaign(
                 **spec.model_dump(),
                 campaign_id=campaign_id,
-                updated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                updated_at=stamp(self._clock),
             )
             doc = {"S": campaign.model_dump_json()}
             writes: list[Any] = [

@@ -9,7 +9,6 @@ The market's latest applied snapshot is a market marker (`pulse.aws.market_marke
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import zlib
 from collections.abc import Iterable, Sequence
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pulse.aws import clients, market_markers
 from pulse.aws.dynamo import Item, batch_get, batch_write
+from pulse.clock import Clock, stamp, system_clock
 from pulse.creators import StoredEligibility
 from pulse.eligibility import CurrentEligibility, Eligibility, Reason, Status
 
@@ -59,8 +59,9 @@ def to_item(record: Eligibility, updated_at: str) -> Item:
 
 
 class DynamoEligibilityStore:
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, clock: Clock = system_clock) -> None:
         self._table = table
+        self._clock = clock
 
     def latest_snapshot(self, market: str) -> str | None:
         return market_markers.latest_snapshot(self._table, market, "CREATORS")
@@ -80,7 +81,7 @@ class DynamoEligibilityStore:
     def save(self, records: Sequence[Eligibility]) -> None:
         if not records:
             return
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        now = stamp(self._clock)
         requests: list[WriteRequestTypeDef] = [{"PutRequest": {"Item": to_item(r, now)}} for r in records]
         batch_write(self._table, requests)
 

@@ -15,7 +15,6 @@ that the booked month is still open; a transaction holds at most 100 items.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import random
 import time
@@ -30,6 +29,7 @@ from botocore.exceptions import ClientError
 from pulse.aws import clients, market_markers
 from pulse.aws.dynamo import batch_get
 from pulse.aws.market_markers import closed_key
+from pulse.clock import Clock, stamp, system_clock
 from pulse.ledger import LedgerEntry, Totals
 
 TOTAL_SHARDS = 8
@@ -55,8 +55,9 @@ def _shard(entry_id: str) -> int:
 
 
 class DynamoLedgerStore:
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, clock: Clock = system_clock) -> None:
         self._table = table
+        self._clock = clock
 
     def last_closed(self, market: str) -> str | None:
         return market_markers.last_closed(self._table, market)
@@ -119,7 +120,7 @@ class DynamoLedgerStore:
         raise RuntimeError("ledger transaction kept conflicting")
 
     def _transaction(self, entries: list[LedgerEntry], writer: str) -> list[dict[str, Any]]:
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        now = stamp(self._clock)
         market = entries[0].market
         earliest = min(e.month for e in entries)
         items: list[dict[str, Any]] = [

@@ -8,8 +8,8 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
-from pulse.aws.wiring import ingest_context
 from pulse.batch_runs import run_batch
+from pulse.bootstrap import ingest_context
 from pulse.manifest import BatchError, locate_batch
 from pulse.observability import logger, metrics
 

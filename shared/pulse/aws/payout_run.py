@@ -4,19 +4,14 @@ direct `{"month": "YYYY-MM", "markets": [...]}` for a month before the current o
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
 from typing import Annotated, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from pulse.aws.batch_claims import DynamoClaimStore
-from pulse.aws.event_bus import EventBridgePublisher
-from pulse.aws.payout_table import DynamoPayoutStore, S3PayoutReports
-from pulse.month_end import MonthEnd, previous_month, run_month_end
+from pulse.bootstrap import clock, month_end
+from pulse.month_end import previous_month, run_month_end
 from pulse.observability import logger, metrics
-from pulse.rules import load_rules
-from pulse.settings import pipeline_settings
 
 
 class PayoutRequest(BaseModel):
@@ -32,27 +27,14 @@ class PayoutInputError(ValueError):
     pass
 
 
-@cache
-def month_end() -> MonthEnd:
-    settings = pipeline_settings()
-    return MonthEnd(
-        store=DynamoPayoutStore(settings.state_table),
-        claims=DynamoClaimStore(settings.state_table),
-        reports=S3PayoutReports(settings.reports_bucket),
-        events=EventBridgePublisher(settings.event_bus_name),
-        rules=load_rules(),
-        workdir=settings.workdir,
-    )
-
-
-def run_payouts(event: dict[str, Any], today: dt.date | None = None, attempt: str = "") -> dict[str, Any]:
+def run_payouts(event: dict[str, Any], attempt: str = "") -> dict[str, Any]:
     try:
         request = PayoutRequest.model_validate(event)
     except ValidationError as exc:
         raise PayoutInputError(
             f'expected {{}} or {{"month": "YYYY-MM", "markets": [...]}}: {exc.errors()[0]["msg"]}'
         ) from exc
-    current = (today or dt.datetime.now(dt.UTC).date()).strftime("%Y-%m")
+    current = clock()().strftime("%Y-%m")
     month = request.month or previous_month(current)
     if month >= current:
         raise PayoutInputError(f"{month} is not over yet: only months before {current} can be paid out")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pulse.aws.wiring import list_publication
+from pulse.bootstrap import clock, list_publication
 from pulse.ids import MARKET_PATTERN
 from pulse.observability import logger, metrics
 from pulse.videos import refresh_market
@@ -30,7 +29,7 @@ def refresh_lists(event: dict[str, Any]) -> dict[str, Any]:
     except ValidationError as exc:
         raise RefreshInputError(f'expected {{}} or {{"markets": [...]}}: {exc.errors()[0]["msg"]}') from exc
     publication = list_publication()
-    launched = publication.rules.launched_markets(dt.datetime.now(dt.UTC).date())
+    launched = publication.rules.launched_markets(clock()().date())
     markets = request.markets if request.markets is not None else launched
     unknown = [m for m in markets if not MARKET_PATTERN.match(m) or m not in launched]
     if unknown:
