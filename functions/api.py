@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pulse.api.app import handle
+from pulse.entrypoints.api.routes import handle
 from pulse.observability import logger
 
 

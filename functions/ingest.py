@@ -12,7 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pulse.aws.manifest_events import handle_manifest_notifications
+from pulse.entrypoints.ingest import handle_manifest_notifications
 from pulse.observability import S3_NOTIFICATION_CORRELATION, logger, metrics
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]

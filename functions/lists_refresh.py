@@ -10,7 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pulse.aws.refresh import refresh_lists
+from pulse.entrypoints.lists_refresh import refresh_lists
 from pulse.observability import logger, metrics
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pulse.aws.payout_run import run_payouts
+from pulse.entrypoints.payout import run_payouts
 from pulse.observability import logger, metrics
 
 

@@ -13,13 +13,35 @@ import pytest
 from moto import mock_aws
 
 from pulse import bootstrap
-from pulse.clock import RunningClock
+from pulse.core.clock import RunningClock
+from pulse_cli.lambdas import route_object
+from pulse_cli.template import REGION, Stack
+from pulse_cli.uploads import Uploaded
 from pulse_local import moto_patches
-from pulse_local.lambdas import route_object
 from pulse_local.resources import create_resources
-from pulse_local.template import REGION, Stack
-from pulse_local.uploads import Uploaded
 from tests.factories import TEST_NOW
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock-years-ahead",
+        type=int,
+        default=0,
+        help="move this process's wall clock N years ahead for the whole run (make test-future)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    years = config.getoption("--clock-years-ahead")
+    if years:
+        import datetime as dt  # noqa: PLC0415
+
+        import time_machine  # noqa: PLC0415
+
+        now = dt.datetime.now(dt.UTC)
+        ahead = now.replace(year=now.year + years, day=min(now.day, 28))
+        # Started before collection, so imports see it too; ticks on from there in real time.
+        time_machine.travel(ahead, tick=True).start()
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -127,8 +149,8 @@ def upload_snapshot(
 ) -> Callable[..., dict[str, Any]]:
     """Upload a creators or videos snapshot of US (or `market`) and deliver its notification;
     returns the batch's summary."""
-    from pulse.datasets import SPECS  # noqa: PLC0415
-    from pulse_local.uploads import upload_batch  # noqa: PLC0415
+    from pulse.ingest.datasets import SPECS  # noqa: PLC0415
+    from pulse_cli.uploads import upload_batch  # noqa: PLC0415
 
     def _upload(
         dataset: str, snapshot: str, rows: list[dict[str, Any]], market: str = "US", part: str = "p.jsonl"

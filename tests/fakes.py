@@ -8,10 +8,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from pulse.creators import StoredEligibility
-from pulse.eligibility import Eligibility
-from pulse.manifest import BatchError, BatchLocation
-from pulse.report import IngestReport
+from pulse.eligibility.creators_snapshot import StoredEligibility
+from pulse.eligibility.evaluation import Eligibility
+from pulse.ingest.manifest import BatchError, BatchLocation
+from pulse.ingest.report import IngestReport
 
 
 class MemoryPartSource:

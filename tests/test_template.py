@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from pulse.settings import PipelineSettings
-from pulse_local.lambdas import load_handler
-from pulse_local.template import ROOT, Stack
+from pulse_cli.lambdas import load_handler
+from pulse_cli.template import ROOT, Stack
 
 STACK = Stack()
 FUNCTIONS = sorted(STACK.functions)

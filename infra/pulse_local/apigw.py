@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from pulse_local.template import ACCOUNT_ID
+from pulse_cli.template import ACCOUNT_ID
 
 STAGE = "v1api"
 

@@ -32,18 +32,18 @@ from typing import Any
 
 import boto3
 
-from pulse_local import datagen
+from pulse_cli import datagen
+from pulse_cli.template import REGION, ROOT, Stack
+from pulse_cli.uploads import put_bytes
 from pulse_local.moto_server import aws_environment, moto_server
 from pulse_local.published import publish_all_active
 from pulse_local.resources import create_resources
-from pulse_local.template import REGION, ROOT, Stack
-from pulse_local.uploads import put_bytes
 
 DATA_DIR = ROOT / "bench-data"
 
 
 def _write_gzip_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> int:
-    from pulse.parts import write_part  # noqa: PLC0415
+    from pulse.ingest.parts import write_part  # noqa: PLC0415
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -175,7 +175,7 @@ def _parse_floor(path: Path) -> float:
     """Only inflate the file and parse its JSON (no validation, no ranking): the floor."""
     import msgspec  # noqa: PLC0415
 
-    from pulse.parts import iter_jsonl_blocks  # noqa: PLC0415
+    from pulse.ingest.parts import iter_jsonl_blocks  # noqa: PLC0415
 
     decoder = msgspec.json.Decoder()
     started = time.perf_counter()
@@ -186,7 +186,7 @@ def _parse_floor(path: Path) -> float:
 
 
 def bench_ranking(rows: int, repeats: int = 3) -> None:
-    from pulse.rules import load_rules  # noqa: PLC0415
+    from pulse.core.rules import load_rules  # noqa: PLC0415
 
     print(f"ranking ({rows:,} videos, gzip JSON Lines, best of {repeats})")
     categories = list(load_rules().categories)
@@ -198,7 +198,7 @@ def bench_ranking(rows: int, repeats: int = 3) -> None:
                 [
                     sys.executable,
                     "-m",
-                    "pulse_local.cli",
+                    "pulse_cli.main",
                     "rank",
                     "--market",
                     "US",
@@ -237,8 +237,8 @@ def bench_ranking(rows: int, repeats: int = 3) -> None:
 def bench_revenue(rows: int) -> None:
     """A revenue batch of N rows against a published list of 40,000 videos, on a moto server."""
     from pulse.aws import clients  # noqa: PLC0415
-    from pulse.ranking import Ranked  # noqa: PLC0415
-    from pulse.rules import load_rules  # noqa: PLC0415
+    from pulse.core.rules import load_rules  # noqa: PLC0415
+    from pulse.lists.ranking import Ranked  # noqa: PLC0415
 
     print(f"revenue ingest ({rows:,} rows, gzip JSON Lines, moto server on 127.0.0.1)")
     rules = load_rules()

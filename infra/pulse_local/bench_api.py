@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from pulse_local.template import ROOT
+from pulse_cli.template import ROOT
 
 FUNCTIONS_DIR = str(ROOT / "functions")
 
@@ -42,19 +42,19 @@ def cold_import() -> tuple[float, float]:
 
 class _Lists:
     def current(self, market: str) -> Any:
-        from pulse.publication import ListVersion  # noqa: PLC0415
+        from pulse.lists.publication import ListVersion  # noqa: PLC0415
 
         return ListVersion(market, "0000000001", "2026-11-27", "2026-11-27T03:00:00+00:00", {})
 
     def placement(self, market: str, version: str, video_id: str) -> Any:
-        from pulse.publication import Placement  # noqa: PLC0415
+        from pulse.lists.publication import Placement  # noqa: PLC0415
 
         return Placement(video_id, "pets", 3, "c1", 99)
 
 
 class _Campaigns:
     def in_market(self, market: str) -> list[Any]:
-        from pulse.campaigns import Campaign  # noqa: PLC0415
+        from pulse.campaigns.campaign import Campaign  # noqa: PLC0415
 
         return [
             Campaign(
@@ -78,13 +78,13 @@ def handler_cpu(calls: int = 20_000) -> tuple[float, float]:
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     sys.path.insert(0, FUNCTIONS_DIR)
     import api  # noqa: PLC0415
-    from pulse.api import app as routes  # noqa: PLC0415
     from pulse.bootstrap import ApiServices  # noqa: PLC0415
-    from pulse.clock import system_clock  # noqa: PLC0415
-    from pulse.lookups import PlacementLookups  # noqa: PLC0415
-    from pulse.rules import load_rules  # noqa: PLC0415
+    from pulse.core.clock import system_clock  # noqa: PLC0415
+    from pulse.core.rules import load_rules  # noqa: PLC0415
+    from pulse.entrypoints.api import routes  # noqa: PLC0415
+    from pulse.lists.lookups import PlacementLookups  # noqa: PLC0415
+    from pulse_cli.lambdas import LambdaContext  # noqa: PLC0415
     from pulse_local.apigw import rest_event  # noqa: PLC0415
-    from pulse_local.lambdas import LambdaContext  # noqa: PLC0415
 
     rules = load_rules()
     lists: Any = _Lists()  # only what a lookup reads
@@ -121,10 +121,10 @@ def request_counts(lookups: int = 1_000, batches: int = 10) -> dict[str, float]:
 
     from pulse import bootstrap  # noqa: PLC0415
     from pulse.aws import clients  # noqa: PLC0415
-    from pulse.ranking import Ranked  # noqa: PLC0415
+    from pulse.lists.ranking import Ranked  # noqa: PLC0415
+    from pulse_cli.template import Stack  # noqa: PLC0415
     from pulse_local.published import publish_all_active  # noqa: PLC0415
     from pulse_local.resources import create_resources  # noqa: PLC0415
-    from pulse_local.template import Stack  # noqa: PLC0415
 
     any_credential = "bench"  # moto accepts any credentials
     os.environ.update(

@@ -13,10 +13,10 @@ import sys
 import time
 from collections.abc import Iterator
 
-from pulse.ledger import Totals
-from pulse.month_end import terms_for
-from pulse.payout import Statement, statement, summarize
-from pulse.rules import load_rules
+from pulse.core.rules import load_rules
+from pulse.money.ledger import Totals
+from pulse.money.month_end import terms_for
+from pulse.money.payout import Statement, statement, summarize
 
 
 def _statements(creators: int) -> Iterator[Statement]:

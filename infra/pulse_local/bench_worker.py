@@ -18,8 +18,8 @@ from collections import Counter
 from typing import Any
 
 from pulse.aws import clients
-from pulse_local.lambdas import invoke, route_object
-from pulse_local.template import Stack
+from pulse_cli.lambdas import invoke, route_object
+from pulse_cli.template import Stack
 
 
 class RequestCounter:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pulse.rules import load_rules
+from pulse.core.rules import load_rules
 
 RANKING_SQL = """
 WITH raw AS (

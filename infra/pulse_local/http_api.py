@@ -9,9 +9,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from pulse_cli.lambdas import invoke
+from pulse_cli.template import Stack
 from pulse_local.apigw import rest_event
-from pulse_local.lambdas import invoke
-from pulse_local.template import Stack
 
 MAX_BODY = 1_048_576  # larger bodies are refused here, as API Gateway refuses over 10 MB
 

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 
-from pulse_local.template import REGION
+from pulse_cli.template import REGION
 
 
 def free_port() -> int:

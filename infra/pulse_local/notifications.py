@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulse_local.lambdas import route_object
-from pulse_local.template import S3Route, Stack
+from pulse_cli.lambdas import route_object
+from pulse_cli.template import S3Route, Stack
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 import sys
 
-from pulse.api.app import openapi_document
+from pulse.entrypoints.api.routes import openapi_document
 
 if __name__ == "__main__":
     sys.stdout.write(openapi_document())

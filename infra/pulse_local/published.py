@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from pulse import bootstrap
 from pulse.aws.event_bus import EventBridgePublisher
 from pulse.aws.list_table import DynamoListStore
-from pulse.eligibility import CurrentEligibility
-from pulse.publication import Publication, publish_lists
-from pulse.ranking import Ranked
-from pulse.rules import load_rules
-from pulse_local.template import Stack
+from pulse.core.rules import load_rules
+from pulse.eligibility.evaluation import CurrentEligibility
+from pulse.lists.publication import Publication, publish_lists
+from pulse.lists.ranking import Ranked
+from pulse_cli.template import Stack
 
 
 class _EveryoneActive:

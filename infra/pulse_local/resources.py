@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 
-from pulse_local.template import REGION, Stack
+from pulse_cli.template import REGION, Stack
 
 _TABLE_PROPS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes")
 

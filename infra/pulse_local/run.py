@@ -23,16 +23,16 @@ import boto3
 
 from pulse import bootstrap
 from pulse.aws.list_table import DynamoListStore
-from pulse.clock import RunningClock
-from pulse.rules import load_rules
-from pulse_local import datagen
+from pulse.core.clock import RunningClock
+from pulse.core.rules import load_rules
+from pulse_cli import datagen
+from pulse_cli.lambdas import invoke
+from pulse_cli.template import REGION, Stack
+from pulse_cli.uploads import upload_batch
 from pulse_local.http_api import serve_in_background
-from pulse_local.lambdas import invoke
 from pulse_local.moto_server import aws_environment, moto_server
 from pulse_local.notifications import NotificationPump
 from pulse_local.resources import create_resources
-from pulse_local.template import REGION, Stack
-from pulse_local.uploads import upload_batch
 
 SNAPSHOT = "2026-11-26"
 REVENUE_MONTH = "2026-10"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from pulse.clock import Clock, system_clock
-from pulse.rules import Rules, load_rules
+from pulse.core.clock import Clock, system_clock
+from pulse.core.rules import Rules, load_rules
 from pulse.settings import api_settings, pipeline_settings
 from pulse.settings import reset as reset_settings
 
@@ -23,10 +23,10 @@ if TYPE_CHECKING:
     from pulse.aws.eligibility_table import DynamoEligibilityStore
     from pulse.aws.list_table import DynamoListStore
     from pulse.aws.payout_table import DynamoPayoutStore
-    from pulse.batch_runs import IngestContext
-    from pulse.lookups import PlacementLookups
-    from pulse.month_end import MonthEnd
-    from pulse.videos import ListPublisher, RankingStore
+    from pulse.ingest.batch_run import IngestContext
+    from pulse.lists.lookups import PlacementLookups
+    from pulse.lists.videos_snapshot import ListPublisher, RankingStore
+    from pulse.money.month_end import MonthEnd
 
 _clock: Clock = system_clock
 
@@ -56,7 +56,7 @@ def list_publication() -> ListPublication:
     from pulse.aws.event_bus import EventBridgePublisher  # noqa: PLC0415
     from pulse.aws.list_table import DynamoListStore  # noqa: PLC0415
     from pulse.aws.rankings import S3DynamoRankingStore  # noqa: PLC0415
-    from pulse.videos import ListPublisher  # noqa: PLC0415
+    from pulse.lists.videos_snapshot import ListPublisher  # noqa: PLC0415
 
     settings = pipeline_settings()
     rules = load_rules()
@@ -81,10 +81,10 @@ def ingest_context(ingest_bucket: str) -> IngestContext:
     from pulse.aws.list_table import DynamoListStore  # noqa: PLC0415
     from pulse.aws.rosters import S3RosterStore  # noqa: PLC0415
     from pulse.aws.s3_batches import S3PartSource, S3ReportSink  # noqa: PLC0415
-    from pulse.batch_runs import IngestContext  # noqa: PLC0415
-    from pulse.creators import CreatorsApplier  # noqa: PLC0415
-    from pulse.ledger import AdjustmentsApplier, RevenueApplier  # noqa: PLC0415
-    from pulse.videos import VideosApplier  # noqa: PLC0415
+    from pulse.eligibility.creators_snapshot import CreatorsApplier  # noqa: PLC0415
+    from pulse.ingest.batch_run import IngestContext  # noqa: PLC0415
+    from pulse.lists.videos_snapshot import VideosApplier  # noqa: PLC0415
+    from pulse.money.ledger import AdjustmentsApplier, RevenueApplier  # noqa: PLC0415
 
     settings = pipeline_settings()
     rules = load_rules()
@@ -118,7 +118,7 @@ def month_end() -> MonthEnd:
     from pulse.aws.batch_claims import DynamoClaimStore  # noqa: PLC0415
     from pulse.aws.event_bus import EventBridgePublisher  # noqa: PLC0415
     from pulse.aws.payout_table import DynamoPayoutStore, S3PayoutReports  # noqa: PLC0415
-    from pulse.month_end import MonthEnd  # noqa: PLC0415
+    from pulse.money.month_end import MonthEnd  # noqa: PLC0415
 
     settings = pipeline_settings()
     return MonthEnd(
@@ -149,7 +149,7 @@ def api_services() -> ApiServices:
     from pulse.aws.eligibility_table import DynamoEligibilityStore  # noqa: PLC0415
     from pulse.aws.list_table import DynamoListStore  # noqa: PLC0415
     from pulse.aws.payout_table import DynamoPayoutStore  # noqa: PLC0415
-    from pulse.lookups import PlacementLookups  # noqa: PLC0415
+    from pulse.lists.lookups import PlacementLookups  # noqa: PLC0415
 
     settings = api_settings()
     rules = load_rules()

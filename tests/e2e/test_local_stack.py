@@ -14,14 +14,14 @@ import pytest
 
 from pulse import bootstrap
 from pulse.aws.list_table import DynamoListStore
-from pulse_local.cli import main
+from pulse_cli.lambdas import invoke
+from pulse_cli.main import main
+from pulse_cli.template import REGION, Stack
 from pulse_local.http_api import serve_in_background
-from pulse_local.lambdas import invoke
 from pulse_local.moto_server import aws_environment, free_port, moto_server
 from pulse_local.notifications import NotificationPump
 from pulse_local.resources import create_resources
 from pulse_local.run import REVENUE_MONTH, load_demo
-from pulse_local.template import REGION, Stack
 
 
 def _http(method: str, url: str, body: Any = None) -> tuple[int, Any]:

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from pulse import bootstrap
-from pulse.api.app import openapi_document
+from pulse.entrypoints.api.routes import openapi_document
+from pulse_cli.lambdas import invoke
+from pulse_cli.template import ROOT, Stack
 from pulse_local.apigw import rest_event
-from pulse_local.lambdas import invoke
-from pulse_local.template import ROOT, Stack
 from tests.factories import campaign, creator, video
 
 Deliver = Callable[..., list[Any]]

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from pulse.aws.eligibility_table import eligibility_key
-from pulse_local.lambdas import invoke, s3_put_event
-from pulse_local.template import Stack
-from pulse_local.uploads import Uploaded, put_bytes, upload_batch
+from pulse_cli.lambdas import invoke, s3_put_event
+from pulse_cli.template import Stack
+from pulse_cli.uploads import Uploaded, put_bytes, upload_batch
 from tests.factories import CREATOR_COLUMNS, creator
 
 EVENTS_DIR = Path(__file__).parents[1] / "events"

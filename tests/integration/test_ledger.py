@@ -13,9 +13,9 @@ from pulse.aws import clients
 from pulse.aws.ledger_table import DynamoLedgerStore
 from pulse.aws.list_table import DynamoListStore
 from pulse.aws.market_markers import closed_key
-from pulse.ledger import LedgerEntry, Totals, booking_month, next_month
-from pulse_local.template import Stack
-from pulse_local.uploads import Uploaded, upload_batch
+from pulse.money.ledger import LedgerEntry, Totals, booking_month, next_month
+from pulse_cli.template import Stack
+from pulse_cli.uploads import Uploaded, upload_batch
 from tests.factories import (
     REVENUE_COLUMNS,
     adjustment,

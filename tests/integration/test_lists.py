@@ -13,11 +13,11 @@ from pulse.aws import clients
 from pulse.aws.eligibility_table import DynamoEligibilityStore
 from pulse.aws.event_bus import EventBridgePublisher
 from pulse.aws.list_table import DynamoListStore
-from pulse.publication import Placement, publish_lists
-from pulse.ranking import Ranked
-from pulse.rules import load_rules
-from pulse_local.lambdas import invoke
-from pulse_local.template import Stack
+from pulse.core.rules import load_rules
+from pulse.lists.publication import Placement, publish_lists
+from pulse.lists.ranking import Ranked
+from pulse_cli.lambdas import invoke
+from pulse_cli.template import Stack
 from tests.factories import creator, video
 
 RULES = load_rules()

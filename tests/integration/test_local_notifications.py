@@ -2,9 +2,9 @@
 
 from typing import Any
 
+from pulse_cli.template import Stack
+from pulse_cli.uploads import upload_batch
 from pulse_local.notifications import NotificationPump
-from pulse_local.template import Stack
-from pulse_local.uploads import upload_batch
 from tests.factories import creator
 
 

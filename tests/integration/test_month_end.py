@@ -13,14 +13,14 @@ import pytest
 
 from pulse import bootstrap
 from pulse.aws.ledger_table import DynamoLedgerStore
-from pulse.batch_runs import RunInProgress
 from pulse.bootstrap import month_end
-from pulse.ledger import Kind, LedgerEntry
-from pulse.month_end import MonthOrderError, run_month_end
-from pulse.payout import CSV_FIELDS
+from pulse.ingest.batch_run import RunInProgress
+from pulse.money.ledger import Kind, LedgerEntry
+from pulse.money.month_end import MonthOrderError, run_month_end
+from pulse.money.payout import CSV_FIELDS
+from pulse_cli.lambdas import function_environment, invoke
+from pulse_cli.template import Stack
 from pulse_local.apigw import rest_event
-from pulse_local.lambdas import function_environment, invoke
-from pulse_local.template import Stack
 
 Events = Callable[[], list[dict[str, Any]]]
 

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from pulse_local.template import Stack
+from pulse_cli.template import Stack
 
 
 def test_a_cancelled_transaction_changes_nothing_and_says_why(stack: Stack, dynamodb: Any) -> None:

@@ -10,9 +10,9 @@ from moto.core.base_backend import BackendDict
 
 from pulse import bootstrap
 from pulse.aws.list_table import DynamoListStore
-from pulse.rules import load_rules
+from pulse.core.rules import load_rules
+from pulse_cli.template import REGION, Stack
 from pulse_local.resources import create_resources
-from pulse_local.template import REGION, Stack
 
 RULES = load_rules()
 ListsContent = tuple[dict[str, list[tuple[int, str, str, int]]], list[Any]]

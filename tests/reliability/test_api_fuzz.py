@@ -20,14 +20,14 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from pulse.datasets import SPECS
+from pulse.ingest.datasets import SPECS
+from pulse_cli.lambdas import invoke, route_object
+from pulse_cli.template import REGION, ROOT, Stack
+from pulse_cli.uploads import upload_batch
 from pulse_local import http_api
 from pulse_local.apigw import rest_event
-from pulse_local.lambdas import invoke, route_object
 from pulse_local.moto_server import free_port
 from pulse_local.resources import create_resources
-from pulse_local.template import REGION, ROOT, Stack
-from pulse_local.uploads import upload_batch
 from tests.conftest import moto_account
 from tests.factories import adjustment, campaign, creator, video
 

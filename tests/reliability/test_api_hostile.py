@@ -19,15 +19,15 @@ from urllib.parse import quote
 import boto3
 import pytest
 
-from pulse.api.app import MAX_BODY_BYTES
-from pulse.datasets import SPECS
+from pulse.entrypoints.api.routes import MAX_BODY_BYTES
+from pulse.ingest.datasets import SPECS
+from pulse_cli.lambdas import invoke, route_object
+from pulse_cli.template import REGION, Stack
+from pulse_cli.uploads import upload_batch
 from pulse_local.apigw import rest_event
 from pulse_local.http_api import serve_in_background
-from pulse_local.lambdas import invoke, route_object
 from pulse_local.moto_server import free_port
 from pulse_local.resources import create_resources
-from pulse_local.template import REGION, Stack
-from pulse_local.uploads import upload_batch
 from tests.conftest import moto_account
 from tests.factories import adjustment, campaign, creator, video
 from tests.reliability.state import table_items

@@ -24,11 +24,11 @@ from pulse.aws.dynamo import batch_write
 from pulse.aws.ledger_table import DynamoLedgerStore
 from pulse.aws.list_table import DynamoListStore
 from pulse.aws.payout_table import DynamoPayoutStore
-from pulse.batch_runs import RunInProgress
-from pulse.ledger import LedgerEntry, Totals
-from pulse_local.lambdas import invoke
-from pulse_local.template import Stack
-from pulse_local.uploads import Uploaded, upload_batch
+from pulse.ingest.batch_run import RunInProgress
+from pulse.money.ledger import LedgerEntry, Totals
+from pulse_cli.lambdas import invoke
+from pulse_cli.template import Stack
+from pulse_cli.uploads import Uploaded, upload_batch
 from tests.factories import REVENUE_COLUMNS, adjustment, creator, revenue, video
 from tests.reliability.faults import WRITES, FaultAt, injected
 from tests.reliability.state import ListsContent, fresh_account, lists_content, table_items

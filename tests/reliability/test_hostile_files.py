@@ -40,12 +40,12 @@ from pulse.aws.eligibility_table import DynamoEligibilityStore
 from pulse.aws.ledger_table import DynamoLedgerStore, entry_key
 from pulse.aws.list_table import DynamoListStore
 from pulse.aws.rankings import S3DynamoRankingStore
-from pulse.datasets import SPECS
-from pulse.manifest import DATASETS, MANIFEST_MAX_BYTES, MANIFEST_NAME, Dataset
-from pulse.parts import MAX_LINE_BYTES
-from pulse.rules import load_rules
-from pulse_local.template import Stack
-from pulse_local.uploads import Uploaded, put_bytes
+from pulse.core.rules import load_rules
+from pulse.ingest.datasets import SPECS
+from pulse.ingest.manifest import DATASETS, MANIFEST_MAX_BYTES, MANIFEST_NAME, Dataset
+from pulse.ingest.parts import MAX_LINE_BYTES
+from pulse_cli.template import Stack
+from pulse_cli.uploads import Uploaded, put_bytes
 from tests.factories import adjustment, creator, revenue, video
 
 # The value of an unknown extra field or column: it must never be stored anywhere.

@@ -32,12 +32,12 @@ from pulse import bootstrap
 from pulse.aws import clients
 from pulse.aws.rankings import ranking_key
 from pulse.aws.rosters import roster_key
-from pulse.datasets import SPECS
-from pulse.month_end import MonthOrderError
-from pulse_local import lambdas
+from pulse.ingest.datasets import SPECS
+from pulse.money.month_end import MonthOrderError
+from pulse_cli import lambdas
+from pulse_cli.template import ACCOUNT_ID, PARTITION, REGION, Stack
+from pulse_cli.uploads import Uploaded, upload_batch
 from pulse_local.apigw import STAGE, rest_event
-from pulse_local.template import ACCOUNT_ID, PARTITION, REGION, Stack
-from pulse_local.uploads import Uploaded, upload_batch
 from tests.factories import REVENUE_COLUMNS, adjustment, creator, revenue, video
 
 STACK = Stack()
@@ -403,7 +403,7 @@ def privilege_problems(stack: Stack, logical: str, calls: Sequence[Call]) -> lis
 
 @pytest.fixture
 def recorder(monkeypatch: pytest.MonkeyPatch, stack: Stack) -> Recorder:
-    """Every AWS call of every function invoked through `pulse_local.lambdas` from now on."""
+    """Every AWS call of every function invoked through `pulse_cli.lambdas` from now on."""
     recorded = Recorder()
     monkeypatch.setattr(
         botocore.handlers, "BUILTIN_HANDLERS", [*botocore.handlers.BUILTIN_HANDLERS, *recorded.handlers()]

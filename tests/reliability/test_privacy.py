@@ -19,14 +19,14 @@ from typing import Any
 import pytest
 
 from pulse import bootstrap
-from pulse.aws.payout_run import PayoutInputError
-from pulse.aws.refresh import RefreshInputError
-from pulse.datasets import SPECS
+from pulse.entrypoints.lists_refresh import RefreshInputError
+from pulse.entrypoints.payout import PayoutInputError
+from pulse.ingest.datasets import SPECS
 from pulse.observability import DECLARED_LOG_KEYS, POWERTOOLS_LOG_KEYS, logger
+from pulse_cli.lambdas import invoke
+from pulse_cli.template import Stack
+from pulse_cli.uploads import put_bytes, upload_batch
 from pulse_local.apigw import rest_event
-from pulse_local.lambdas import invoke
-from pulse_local.template import Stack
-from pulse_local.uploads import put_bytes, upload_batch
 from tests.factories import campaign, creator, revenue, video
 from tests.reliability.state import report_objects, table_items
 

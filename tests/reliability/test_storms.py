@@ -19,10 +19,10 @@ from pulse import bootstrap
 from pulse.aws.eligibility_table import DynamoEligibilityStore
 from pulse.aws.ledger_table import DynamoLedgerStore
 from pulse.aws.list_table import DynamoListStore
-from pulse.ledger import Totals
-from pulse_local.lambdas import invoke, s3_put_event
-from pulse_local.template import Stack
-from pulse_local.uploads import Uploaded, upload_batch
+from pulse.money.ledger import Totals
+from pulse_cli.lambdas import invoke, s3_put_event
+from pulse_cli.template import Stack
+from pulse_cli.uploads import Uploaded, upload_batch
 from tests.factories import REVENUE_COLUMNS, adjustment, creator, revenue, video
 from tests.reliability.state import fresh_account, lists_content, report_objects, table_items
 

@@ -1,6 +1,6 @@
 import pytest
 
-from pulse.concurrency import bounded_map
+from pulse.core.concurrency import bounded_map
 
 
 def test_every_item_is_mapped_once() -> None:

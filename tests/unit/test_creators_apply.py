@@ -3,11 +3,11 @@
 from collections.abc import Iterator
 from typing import Any
 
-from pulse.creators import CreatorsApplier
-from pulse.ingest import Accepted
-from pulse.manifest import locate_batch
-from pulse.records import CreatorRow
-from pulse.rules import load_rules
+from pulse.core.rules import load_rules
+from pulse.eligibility.creators_snapshot import CreatorsApplier
+from pulse.ingest.batch import Accepted
+from pulse.ingest.manifest import locate_batch
+from pulse.ingest.records import CreatorRow
 from tests.factories import creator
 from tests.fakes import ListPublisher, MemoryEligibilityStore
 

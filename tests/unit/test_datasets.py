@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from pulse.datasets import ADJUSTMENTS, CREATORS, REVENUE, VIDEOS, Rejection
-from pulse.manifest import locate_batch
-from pulse.rules import load_rules
+from pulse.core.rules import load_rules
+from pulse.ingest.datasets import ADJUSTMENTS, CREATORS, REVENUE, VIDEOS, Rejection
+from pulse.ingest.manifest import locate_batch
 from tests.factories import creator
 
 RULES = load_rules()

@@ -2,9 +2,9 @@ from typing import Any
 
 import pytest
 
-from pulse.eligibility import evaluate
-from pulse.records import CreatorRow
-from pulse.rules import load_rules
+from pulse.core.rules import load_rules
+from pulse.eligibility.evaluation import evaluate
+from pulse.ingest.records import CreatorRow
 from tests.factories import creator
 
 RULES = load_rules()

@@ -9,11 +9,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pulse.datasets import VIDEOS, Rejection
-from pulse.fast_videos import validate_block, validate_raw_block
-from pulse.manifest import locate_batch
-from pulse.records import VideoRow
-from pulse.rules import load_rules
+from pulse.core.rules import load_rules
+from pulse.ingest.datasets import VIDEOS, Rejection
+from pulse.ingest.fast_videos import validate_block, validate_raw_block
+from pulse.ingest.manifest import locate_batch
+from pulse.ingest.records import VideoRow
 from tests.factories import VIDEO_COLUMNS
 
 RULES = load_rules()

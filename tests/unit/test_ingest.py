@@ -6,12 +6,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from pulse.datasets import CREATORS, Rejection
-from pulse.ingest import Accepted, RejectRow, ingest_batch
-from pulse.manifest import BatchLocation, locate_batch
-from pulse.parts import write_part
-from pulse.records import CreatorRow
-from pulse.rules import load_rules
+from pulse.core.rules import load_rules
+from pulse.ingest.batch import Accepted, RejectRow, ingest_batch
+from pulse.ingest.datasets import CREATORS, Rejection
+from pulse.ingest.manifest import BatchLocation, locate_batch
+from pulse.ingest.parts import write_part
+from pulse.ingest.records import CreatorRow
 from tests.factories import CREATOR_COLUMNS, creator
 from tests.fakes import MemoryPartSource, MemorySink
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from pulse.manifest import BatchError, locate_batch, parse_manifest
+from pulse.ingest.manifest import BatchError, locate_batch, parse_manifest
 
 
 def test_each_dataset_folder_is_located() -> None:

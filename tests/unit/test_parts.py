@@ -3,8 +3,8 @@ import io
 
 import pytest
 
-from pulse.manifest import BatchError
-from pulse.parts import MAX_LINE_BYTES, iter_jsonl_blocks, iter_rows
+from pulse.ingest.manifest import BatchError
+from pulse.ingest.parts import MAX_LINE_BYTES, iter_jsonl_blocks, iter_rows
 
 KINDS = {"id": str, "n": int, "ok": bool}
 

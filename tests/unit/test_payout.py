@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pulse.ledger import Totals
-from pulse.payout import InvariantBroken, PayoutTerms, Statement, creator_share, statement, summarize
+from pulse.money.ledger import Totals
+from pulse.money.payout import InvariantBroken, PayoutTerms, Statement, creator_share, statement, summarize
 
 TERMS = PayoutTerms("US", "USD", 5000, 50_000_000, 10_000, "rules-1")
 

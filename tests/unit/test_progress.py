@@ -1,6 +1,6 @@
 import pytest
 
-from pulse_local.progress import tracked
+from pulse_cli.progress import tracked
 
 
 def test_a_tracked_iteration_yields_everything_and_ends_its_bar(capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from pulse.parts import write_part
-from pulse.ranking import Ranked
-from pulse.records import VideoRow
-from pulse_local.cli import main, rank_files
+from pulse.ingest.parts import write_part
+from pulse.ingest.records import VideoRow
+from pulse.lists.ranking import Ranked
+from pulse_cli.main import main, rank_files
 from tests.factories import CREATOR_COLUMNS, VIDEO_COLUMNS, creator, video
 from tests.unit.test_ranking import reference
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pulse.ranking import Ranked, RankingSpill, published, score, top_k
-from pulse.records import VideoRow
-from pulse.rules import load_rules
+from pulse.core.rules import load_rules
+from pulse.ingest.records import VideoRow
+from pulse.lists.ranking import Ranked, RankingSpill, published, score, top_k
 
 RULES = load_rules()
 CATEGORIES = list(RULES.categories)

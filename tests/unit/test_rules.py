@@ -4,7 +4,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from pulse.rules import load_rules, parse_rules
+from pulse.core.rules import load_rules, parse_rules
 
 
 def _document(**changes: object) -> str:

@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 
 from pulse.aws import clients
 from pulse.aws.dynamo import query_all
-from pulse.campaigns import Campaign, CampaignSpec
-from pulse.clock import Clock, stamp, system_clock
+from pulse.campaigns.campaign import Campaign, CampaignSpec
+from pulse.core.clock import Clock, stamp, system_clock
 
 _ATTEMPTS = 3
 

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pulse.aws import clients, market_markers
 from pulse.aws.dynamo import Item, batch_get, batch_write
-from pulse.clock import Clock, stamp, system_clock
-from pulse.creators import StoredEligibility
-from pulse.eligibility import CurrentEligibility, Eligibility, Reason, Status
+from pulse.core.clock import Clock, stamp, system_clock
+from pulse.eligibility.creators_snapshot import StoredEligibility
+from pulse.eligibility.evaluation import CurrentEligibility, Eligibility, Reason, Status
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef

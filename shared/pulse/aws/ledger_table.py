@@ -29,8 +29,8 @@ from botocore.exceptions import ClientError
 from pulse.aws import clients, market_markers
 from pulse.aws.dynamo import batch_get
 from pulse.aws.market_markers import closed_key
-from pulse.clock import Clock, stamp, system_clock
-from pulse.ledger import LedgerEntry, Totals
+from pulse.core.clock import Clock, stamp, system_clock
+from pulse.money.ledger import LedgerEntry, Totals
 
 TOTAL_SHARDS = 8
 _MAX_ITEMS = 100

@@ -18,9 +18,9 @@ from botocore.exceptions import ClientError
 
 from pulse.aws import clients
 from pulse.aws.dynamo import Item, batch_get, batch_write, query_all
-from pulse.concurrency import bounded_map
-from pulse.publication import ListVersion, Placement
-from pulse.ranking import Ranked
+from pulse.core.concurrency import bounded_map
+from pulse.lists.publication import ListVersion, Placement
+from pulse.lists.ranking import Ranked
 
 VERSION_WIDTH = 10
 _PLACEMENT_SK = "P"

@@ -21,10 +21,10 @@ from botocore.exceptions import ClientError
 from pulse.aws import clients, market_markers
 from pulse.aws.dynamo import batch_write, query_all
 from pulse.aws.market_markers import closed_key
-from pulse.concurrency import bounded_map
-from pulse.ledger import Totals
-from pulse.month_end import MonthOrderError, previous_month
-from pulse.payout import Statement
+from pulse.core.concurrency import bounded_map
+from pulse.money.ledger import Totals
+from pulse.money.month_end import MonthOrderError, previous_month
+from pulse.money.payout import Statement
 
 STATEMENT_SHARDS = 16
 # The statement's integer fields go to DynamoDB as numbers, the rest as strings.

@@ -9,7 +9,7 @@ import json
 
 from pulse.aws import market_markers
 from pulse.aws.s3_lines import read_lines, write_lines
-from pulse.ranking import Ranked
+from pulse.lists.ranking import Ranked
 
 
 def ranking_key(market: str, snapshot: str) -> str:

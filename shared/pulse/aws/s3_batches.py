@@ -10,8 +10,8 @@ from typing import BinaryIO, cast
 from botocore.exceptions import ClientError
 
 from pulse.aws import clients
-from pulse.manifest import MANIFEST_MAX_BYTES, MANIFEST_NAME, BatchError, BatchLocation
-from pulse.report import IngestReport
+from pulse.ingest.manifest import MANIFEST_MAX_BYTES, MANIFEST_NAME, BatchError, BatchLocation
+from pulse.ingest.report import IngestReport
 
 _MISSING = ("NoSuchKey", "404", "NotFound")
 

@@ -1,1 +1,0 @@
-"""The HTTP API of spec §4, served by Powertools' APIGatewayRestResolver."""

@@ -1,0 +1,1 @@
+"""Campaigns (spec §4): what advertisers buy, and which of them a lookup offers."""

@@ -1,0 +1,68 @@
+"""The payout function's input: the schedule's `{}` (last month, every launched market) or a
+direct `{"month": "YYYY-MM", "markets": [...]}` for a month before the current one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from pulse.bootstrap import clock, month_end
+from pulse.money.month_end import previous_month, run_month_end
+from pulse.observability import logger, metrics
+
+
+class PayoutRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    month: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")] | None = None
+    markets: list[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]] | None = Field(
+        default=None, min_length=1, max_length=50
+    )
+
+
+class PayoutInputError(ValueError):
+    pass
+
+
+def run_payouts(event: dict[str, Any], attempt: str = "") -> dict[str, Any]:
+    try:
+        request = PayoutRequest.model_validate(event)
+    except ValidationError as exc:
+        raise PayoutInputError(
+            f'expected {{}} or {{"month": "YYYY-MM", "markets": [...]}}: {exc.errors()[0]["msg"]}'
+        ) from exc
+    current = clock()().strftime("%Y-%m")
+    month = request.month or previous_month(current)
+    if month >= current:
+        raise PayoutInputError(f"{month} is not over yet: only months before {current} can be paid out")
+    deps = month_end()
+    last_day = dt.date.fromisoformat(f"{current}-01") - dt.timedelta(days=1)
+    launched = deps.rules.launched_markets(min(last_day, dt.date.fromisoformat(f"{month}-28")))
+    markets = request.markets if request.markets is not None else launched
+    unknown = [m for m in markets if m not in launched]
+    if unknown:
+        raise PayoutInputError(f"not programme markets launched by {month}: {unknown}")
+    logger.info("payout requested", extra={"month": month, "markets": markets})
+    results = []
+    for market in markets:
+        summary = run_month_end(market, month, deps, attempt)
+        logger.info(
+            "payout run",
+            extra={
+                "market": market,
+                "month": month,
+                "duplicate": summary["duplicate"],
+                "creators": summary["creators"],
+            },
+        )
+        if not summary["duplicate"]:
+            metrics.add_metric(name="PayoutRuns", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(
+                name="PayoutPayableMicros", unit=MetricUnit.Count, value=summary["totals"]["payable_micros"]
+            )
+            metrics.add_metric(name="PayoutStatements", unit=MetricUnit.Count, value=summary["creators"])
+        results.append(summary)
+    return {"month": month, "runs": results}

@@ -1,0 +1,165 @@
+"""Publishing a market's 12 lists as one list version, atomically (spec §2.3).
+
+A version is written completely under its own keys before one conditional write moves the
+market's `current` pointer to it: a reader that follows the pointer sees the whole previous
+version or the whole new one, never a mix, and a publication that fails half-way leaves the
+pointer where it was and its half-written items unreachable (their TTL removes them).
+
+A publication that would change nothing (the current version holds the same snapshot's same
+lists, published less than `REPUBLISH_AFTER` ago) is skipped: a schedule or S3 notification
+delivered twice publishes once. Unchanged lists are still republished once that long has passed,
+so the current version never nears the end of its TTL.
+See docs/design.md for the keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pulse.core.rules import Rules
+from pulse.eligibility.evaluation import CurrentEligibility, placement_block
+from pulse.ingest.batch import EventPublisher
+from pulse.lists.ranking import Ranked, published
+
+
+@dataclass(frozen=True, slots=True)
+class ListVersion:
+    market: str
+    version: str
+    snapshot: str
+    published_at: str
+    counts: dict[str, int]
+    digest: str = ""  # of the snapshot and every entry: two versions alike have the same digest
+    announced: bool = False  # TopListsPublished went out (a retry sends it if a crash stopped it)
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """A listed video in one list version: what a lookup answers and revenue is attributed by."""
+
+    video_id: str
+    category: str
+    rank: int
+    creator_id: str
+    score: int
+
+
+class ListStore(Protocol):
+    def next_version(self, market: str) -> str:
+        """A new version string, unique for the market and greater than every earlier one."""
+        ...
+
+    def write_version(self, version: ListVersion, lists: dict[str, list[Ranked]], expires_at: int) -> None:
+        """Every entry and placement of the version; nothing points at it yet."""
+        ...
+
+    def make_current(self, version: ListVersion) -> bool:
+        """Point the market at `version` unless a greater one is current already; True if it moved."""
+        ...
+
+    def current(self, market: str) -> ListVersion | None: ...
+
+    def mark_announced(self, version: ListVersion) -> None:
+        """Record that TopListsPublished went out for the current `version`."""
+        ...
+
+
+class EligibilityReader(Protocol):
+    def current(self, market: str, creator_ids: Iterable[str]) -> dict[str, CurrentEligibility]: ...
+
+
+@dataclass(frozen=True)
+class Publication:
+    version: ListVersion
+    made_current: bool
+    excluded: dict[str, int]  # top-k entries left out, by reason (creator_invited, eligibility_stale, ...)
+    unchanged: bool = False  # the current version already held these lists: nothing was written
+
+    def event_detail(self) -> dict[str, Any]:
+        return {
+            "market": self.version.market,
+            "list_version": self.version.version,
+            "snapshot": self.version.snapshot,
+            "entries": self.version.counts,
+            "excluded": self.excluded,
+        }
+
+    def outcome(self) -> dict[str, Any]:
+        """What the run reports: the event's detail, and whether it was skipped as unchanged."""
+        return {**self.event_detail(), "unchanged": self.unchanged}
+
+
+REPUBLISH_AFTER = dt.timedelta(hours=12)
+
+
+def lists_digest(snapshot: str, lists: dict[str, list[Ranked]]) -> str:
+    content = [
+        snapshot,
+        sorted((c, [(e.rank, e.video_id, e.creator_id, e.score) for e in v]) for c, v in lists.items()),
+    ]
+    return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
+
+
+def _still_current(current: ListVersion, digest: str, now: dt.datetime) -> bool:
+    """The current version holds these very lists, and recently enough not to republish them."""
+    return (
+        current.digest == digest and now - dt.datetime.fromisoformat(current.published_at) < REPUBLISH_AFTER
+    )
+
+
+def publish_lists(
+    market: str,
+    snapshot: str,
+    ranked: dict[str, list[Ranked]],
+    *,
+    eligibility: EligibilityReader,
+    store: ListStore,
+    events: EventPublisher,
+    rules: Rules,
+    now: dt.datetime,
+) -> Publication:
+    """Filter the ranked top k to active creators and publish them as the market's new version."""
+    ranked = {category: ranked.get(category, []) for category in rules.categories}  # all 12, even empty
+    creators = {entry.creator_id for entries in ranked.values() for entry in entries}
+    current = eligibility.current(market, sorted(creators))
+    blocks = {cid: placement_block(current.get(cid), snapshot, rules) for cid in creators}
+    excluded: Counter[str] = Counter()
+    for entries in ranked.values():
+        excluded.update(reason for e in entries if (reason := blocks[e.creator_id]) is not None)
+    lists = published(ranked, lambda cid: blocks[cid] is None)
+    digest = lists_digest(snapshot, lists)
+    current_version = store.current(market)
+    if current_version is not None and _still_current(current_version, digest, now):
+        publication = Publication(current_version, False, dict(sorted(excluded.items())), unchanged=True)
+        if not current_version.announced:  # the run that published it died before announcing it
+            _announce(publication, store, events)
+        return publication
+    version = ListVersion(
+        market=market,
+        version=store.next_version(market),
+        snapshot=snapshot,
+        published_at=now.isoformat(timespec="seconds"),
+        counts={category: len(entries) for category, entries in lists.items()},
+        digest=digest,
+    )
+    # Old versions stay readable for list_retention_days after they stop being current. A version
+    # is current for at most a day and a half (the daily refresh republishes unchanged lists once
+    # REPUBLISH_AFTER has passed), so two days of margin cover it.
+    expires_at = int(now.timestamp()) + (rules.list_retention_days + 2) * 86_400
+    store.write_version(version, lists, expires_at)
+    moved = store.make_current(version)
+    publication = Publication(version, moved, dict(sorted(excluded.items())))
+    if moved:
+        _announce(publication, store, events)
+    return publication
+
+
+def _announce(publication: Publication, store: ListStore, events: EventPublisher) -> None:
+    events.publish("TopListsPublished", [publication.event_detail()])
+    store.mark_announced(publication.version)

@@ -1,0 +1,111 @@
+"""Applying a videos snapshot: rank it, keep its top k, publish the market's lists (spec §2.3).
+
+The ranked top k of a snapshot does not depend on eligibility (ranks are positions in the whole
+top k), so it is kept (`RankingStore`) and the daily refresh re-publishes it with the eligibility
+of that day, without reading the snapshot again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from pulse.core.rules import Rules
+from pulse.ingest.batch import Accepted, EventPublisher, RejectRow
+from pulse.ingest.manifest import BatchLocation
+from pulse.ingest.records import VideoRow
+from pulse.lists.publication import EligibilityReader, ListStore, Publication, publish_lists
+from pulse.lists.ranking import Ranked, RankingSpill
+
+
+class RankingStore(Protocol):
+    """Each snapshot's ranked top k, and the latest snapshot ranked per market."""
+
+    def save(self, market: str, snapshot: str, ranked: dict[str, list[Ranked]]) -> None: ...
+
+    def load(self, market: str, snapshot: str) -> dict[str, list[Ranked]] | None: ...
+
+    def latest_snapshot(self, market: str) -> str | None: ...
+
+    def set_latest_snapshot(self, market: str, snapshot: str) -> None: ...
+
+
+class ListPublisher:
+    """Publishes ranked lists with today's eligibility: shared by videos ingest and the refresh."""
+
+    def __init__(
+        self,
+        eligibility: EligibilityReader,
+        lists: ListStore,
+        events: EventPublisher,
+        rules: Rules,
+        now: Callable[[], dt.datetime],
+    ) -> None:
+        self._eligibility = eligibility
+        self._lists = lists
+        self._events = events
+        self._rules = rules
+        self._now = now
+
+    def publish(self, market: str, snapshot: str, ranked: dict[str, list[Ranked]]) -> Publication:
+        return publish_lists(
+            market,
+            snapshot,
+            ranked,
+            eligibility=self._eligibility,
+            store=self._lists,
+            events=self._events,
+            rules=self._rules,
+            now=self._now(),
+        )
+
+
+class VideosApplier:
+    def __init__(
+        self, rankings: RankingStore, publisher: ListPublisher, rules: Rules, workdir: str | None = None
+    ) -> None:
+        self._rankings = rankings
+        self._publisher = publisher
+        self._rules = rules
+        self._workdir = workdir
+
+    def apply(
+        self,
+        location: BatchLocation,
+        rows: Iterator[Accepted[VideoRow]],
+        accepted_ids: set[str],
+        reject: RejectRow,
+    ) -> dict[str, Any]:
+        snapshot = location.snapshot
+        assert snapshot is not None  # the videos folder layout always names its snapshot
+        market = location.market
+        with RankingSpill(list(self._rules.categories), self._workdir) as spill:
+            for accepted in rows:
+                spill.add(accepted.row)
+            ranked = spill.select(self._rules.top_percent_bps)
+            pools = dict(spill.pool_sizes)
+        self._rankings.save(market, snapshot, ranked)
+        outcome: dict[str, Any] = {
+            "snapshot": snapshot,
+            "pool_sizes": pools,
+            "top_k": {category: len(entries) for category, entries in ranked.items()},
+        }
+        latest = self._rankings.latest_snapshot(market)
+        if latest is not None and snapshot < latest:
+            # A late, older snapshot is ranked and kept but never replaces newer lists.
+            return {**outcome, "superseded_by": latest, "published": None}
+        publication = self._publisher.publish(market, snapshot, ranked)
+        self._rankings.set_latest_snapshot(market, snapshot)
+        return {**outcome, "published": publication.outcome()}
+
+
+def refresh_market(market: str, rankings: RankingStore, publisher: ListPublisher) -> dict[str, Any]:
+    """Re-publish the market's latest ranked snapshot with the current eligibility (daily)."""
+    snapshot = rankings.latest_snapshot(market)
+    if snapshot is None:
+        return {"market": market, "published": None, "reason": "no videos snapshot yet"}
+    ranked = rankings.load(market, snapshot)
+    if ranked is None:
+        return {"market": market, "published": None, "reason": f"ranking of {snapshot} is missing"}
+    return {"market": market, "published": publisher.publish(market, snapshot, ranked).outcome()}

@@ -1,0 +1,242 @@
+"""The revenue ledger (spec §2.4): attributed revenue and adjustments, each counted exactly once.
+
+Every revenue row and adjustment becomes one append-only ledger entry, keyed by its id, booked
+into the UTC month of its date, or into the market's next open month when that one is already
+closed (late revenue is never lost). Each entry adds to its creator's totals for the booked month
+in the same transaction that creates the entry, so totals always equal the sum of their entries
+and a replayed row, finding its entry, adds nothing. See docs/design.md ("Ledger").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any, Literal, Protocol
+
+from pulse.core.concurrency import bounded_map
+from pulse.ingest.batch import Accepted, RejectRow
+from pulse.ingest.datasets import Rejection
+from pulse.ingest.manifest import BatchLocation
+from pulse.ingest.records import AdjustmentRow, RevenueRow
+
+Kind = Literal["revenue", "adjustment"]
+CHUNK = 500  # rows per unit of work: attribution reads for them, then their transactions
+
+
+def next_month(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{year + number // 12}-{number % 12 + 1:02d}"
+
+
+def booking_month(month: str, last_closed: str | None) -> str:
+    """The month an entry is booked into: its own, or the first open one after the last closed."""
+    if last_closed is None or month > last_closed:
+        return month
+    return next_month(last_closed)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One revenue row or adjustment, attributed and booked."""
+
+    kind: Kind
+    entry_id: str  # the row_id or adjustment_id
+    market: str
+    creator_id: str
+    month: str  # the month it is booked into
+    own_month: str  # the month it belongs to (differs for late entries)
+    revenue_micros: int
+    impressions: int
+    source: str  # the batch folder it came from
+    detail: dict[str, Any]
+
+    @property
+    def gross_micros(self) -> int:
+        return self.revenue_micros if self.kind == "revenue" else 0
+
+    @property
+    def adjustments_micros(self) -> int:
+        return self.revenue_micros if self.kind == "adjustment" else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """A creator's month: the sums of its entries."""
+
+    gross_micros: int = 0
+    adjustments_micros: int = 0
+    impressions: int = 0
+    entries: int = 0
+
+
+class Placements(Protocol):
+    def creators_of(self, market: str, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The creator of each (list_version, video_id) that was on that list version."""
+        ...
+
+
+class LedgerStore(Protocol):
+    def last_closed(self, market: str) -> str | None: ...
+
+    def record(
+        self, entries: Sequence[LedgerEntry], writer: str = ""
+    ) -> tuple[list[LedgerEntry], list[LedgerEntry]]:
+        """Record new entries and their totals atomically; returns (recorded, already there).
+
+        Entries already there that `writer` wrote count as recorded: a retried invocation of the
+        same batch upload finds what its failed attempt booked, and reports it as its own.
+        """
+        ...
+
+
+def _book(
+    ledger: LedgerStore,
+    location: BatchLocation,
+    entries: list[LedgerEntry],
+    by_id: dict[str, Accepted[Any]],
+    *,
+    id_field: str,
+    reject: RejectRow,
+) -> tuple[list[LedgerEntry], list[LedgerEntry]]:
+    """Record the entries as written by this batch upload (every attempt at running it writes as
+    the same writer); each entry an earlier batch counted is rejected as `duplicate_row`."""
+    writer = f"{location.folder}@{location.upload}" if location.upload else ""
+    recorded, repeated = ledger.record(entries, writer)
+    for entry in repeated:
+        message = f"{entry.entry_id} was counted by an earlier batch"
+        reject(by_id[entry.entry_id], Rejection("duplicate_row", id_field, message))
+    return recorded, repeated
+
+
+def _summed(results: Iterable[tuple[int, ...]], width: int) -> list[int]:
+    """The chunks' counts, added up field by field."""
+    totals = [0] * width
+    for result in results:
+        totals = [a + b for a, b in zip(totals, result, strict=True)]
+    return totals
+
+
+def _chunks(rows: Iterator[Accepted[Any]]) -> Iterator[list[Accepted[Any]]]:
+    return iter(lambda: list(islice(rows, CHUNK)), [])
+
+
+class RevenueApplier:
+    def __init__(self, placements: Placements, ledger: LedgerStore, workers: int = 8) -> None:
+        self._placements = placements
+        self._ledger = ledger
+        self._workers = workers
+
+    def apply(
+        self,
+        location: BatchLocation,
+        rows: Iterator[Accepted[RevenueRow]],
+        accepted_ids: set[str],
+        reject: RejectRow,
+    ) -> dict[str, Any]:
+        market = location.market
+        last_closed = self._ledger.last_closed(market)
+
+        def apply_chunk(chunk: list[Accepted[RevenueRow]]) -> tuple[int, int, int, int, int]:
+            keys = sorted({(a.row.list_version, a.row.video_id) for a in chunk})
+            creators = self._placements.creators_of(market, keys)
+            entries, by_id = [], {}
+            for accepted in chunk:
+                row = accepted.row
+                creator = creators.get((row.list_version, row.video_id))
+                if creator is None:
+                    reject(
+                        accepted,
+                        Rejection(
+                            "not_on_list",
+                            "video_id",
+                            f"{row.video_id} is not on list version {row.list_version} of {market}",
+                        ),
+                    )
+                    continue
+                entry = LedgerEntry(
+                    kind="revenue",
+                    entry_id=row.row_id,
+                    market=market,
+                    creator_id=creator,
+                    month=booking_month(row.served_date[:7], last_closed),
+                    own_month=row.served_date[:7],
+                    revenue_micros=row.revenue_micros,
+                    impressions=row.impressions,
+                    source=location.folder,
+                    detail={
+                        "served_date": row.served_date,
+                        "video_id": row.video_id,
+                        "list_version": row.list_version,
+                        "campaign_id": row.campaign_id,
+                    },
+                )
+                entries.append(entry)
+                by_id[row.row_id] = accepted
+            recorded, repeated = _book(
+                self._ledger, location, entries, by_id, id_field="row_id", reject=reject
+            )
+            late = sum(e.month != e.own_month for e in recorded)
+            return (
+                len(recorded),
+                len(repeated),
+                len(chunk) - len(entries),
+                sum(e.revenue_micros for e in recorded),
+                late,
+            )
+
+        totals = _summed(bounded_map(apply_chunk, _chunks(rows), self._workers), 5)
+        return {
+            "entries_recorded": totals[0],
+            "duplicates": totals[1],
+            "not_on_list": totals[2],
+            "revenue_micros_recorded": totals[3],
+            "booked_late": totals[4],
+            "last_closed_month": last_closed,
+        }
+
+
+class AdjustmentsApplier:
+    def __init__(self, ledger: LedgerStore, workers: int = 4) -> None:
+        self._ledger = ledger
+        self._workers = workers
+
+    def apply(
+        self,
+        location: BatchLocation,
+        rows: Iterator[Accepted[AdjustmentRow]],
+        accepted_ids: set[str],
+        reject: RejectRow,
+    ) -> dict[str, Any]:
+        market = location.market
+        last_closed = self._ledger.last_closed(market)
+
+        def apply_chunk(chunk: list[Accepted[AdjustmentRow]]) -> tuple[int, int, int]:
+            entries = [
+                LedgerEntry(
+                    kind="adjustment",
+                    entry_id=a.row.adjustment_id,
+                    market=market,
+                    creator_id=a.row.creator_id,
+                    month=booking_month(a.row.month, last_closed),
+                    own_month=a.row.month,
+                    revenue_micros=a.row.revenue_micros,
+                    impressions=0,
+                    source=location.folder,
+                    detail={"reason": a.row.reason},
+                )
+                for a in chunk
+            ]
+            by_id = {a.row.adjustment_id: a for a in chunk}
+            recorded, repeated = _book(
+                self._ledger, location, entries, by_id, id_field="adjustment_id", reject=reject
+            )
+            return len(recorded), len(repeated), sum(e.month != e.own_month for e in recorded)
+
+        totals = _summed(bounded_map(apply_chunk, _chunks(rows), self._workers), 3)
+        return {
+            "entries_recorded": totals[0],
+            "duplicates": totals[1],
+            "booked_late": totals[2],
+            "last_closed_month": last_closed,
+        }

@@ -1,0 +1,157 @@
+"""The month-end payout run (spec §2.5, §5): one market, one month, once.
+
+1. claim the run (`PAYOUT#<market>#<month>`): a second invocation returns the first's summary, a
+   concurrent one fails and is retried;
+2. close the month, in order (the previous month must be the last closed one, unless none is):
+   from then on late revenue is booked into the next month, so the month's totals are final;
+3. compute every statement from the month's totals and the previous month's closing balances,
+   in creator order, into local files, and check the invariants: if one fails, the run fails
+   loudly and publishes nothing (the month stays closed);
+4. store the statements, write `statements.csv` and `summary.json`, announce `PayoutRunCompleted`.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import json
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pulse.core.rules import Rules
+from pulse.ingest.batch import EventPublisher
+from pulse.ingest.batch_run import ClaimStore
+from pulse.money.ledger import Totals, next_month
+from pulse.money.payout import CSV_FIELDS, PayoutTerms, Statement, statement, summarize
+
+
+class MonthOrderError(RuntimeError):
+    """Months close in order: this one cannot close yet (or closed long ago)."""
+
+
+def previous_month(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
+
+
+class PayoutStore(Protocol):
+    def last_closed(self, market: str) -> str | None: ...
+
+    def close(self, market: str, month: str) -> None:
+        """Record `month` as closed if it is next in order (or already closed by this run)."""
+        ...
+
+    def month_totals(self, market: str, month: str) -> Iterator[tuple[str, Totals]]:
+        """Every creator's totals of the month, in creator order."""
+        ...
+
+    def closing_balances(self, market: str, month: str) -> Iterator[tuple[str, int]]:
+        """Non-zero closing balances of the month's statements, in creator order."""
+        ...
+
+    def save_statements(self, statements: Iterable[Statement]) -> None: ...
+
+    def statement(self, market: str, month: str, creator_id: str) -> Statement | None: ...
+
+
+class PayoutReports(Protocol):
+    def write(self, market: str, month: str, statements_csv: Path, summary: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class MonthEnd:
+    store: PayoutStore
+    claims: ClaimStore
+    reports: PayoutReports
+    events: EventPublisher
+    rules: Rules
+    workdir: str | None = None
+    lease_seconds: int = 900
+
+
+def terms_for(market: str, rules: Rules) -> PayoutTerms:
+    return PayoutTerms(
+        market=market,
+        currency=rules.currency_of(market),
+        creator_share_bps=rules.creator_share_bps,
+        minimum_micros=rules.payout_minimum_micros,
+        minor_unit_micros=rules.minor_unit_micros(market),
+        rules_version=rules.version,
+    )
+
+
+def _merged(
+    totals: Iterator[tuple[str, Totals]], balances: Iterator[tuple[str, int]]
+) -> Iterator[tuple[str, Totals, int]]:
+    """(creator, this month's totals, opening balance) for every creator with either, in order."""
+    tagged = heapq.merge(
+        ((c, 0, t) for c, t in totals), ((c, 1, b) for c, b in balances), key=lambda x: x[:2]
+    )
+    current: str | None = None
+    month_totals, opening = Totals(), 0
+    for creator, tag, value in tagged:
+        if creator != current:
+            if current is not None:
+                yield current, month_totals, opening
+            current, month_totals, opening = creator, Totals(), 0
+        if tag == 0:
+            month_totals = value  # type: ignore[assignment]
+        else:
+            opening = value  # type: ignore[assignment]
+    if current is not None:
+        yield current, month_totals, opening
+
+
+def run_month_end(market: str, month: str, deps: MonthEnd, attempt: str = "") -> dict[str, Any]:
+    run_id = f"PAYOUT#{market}#{month}"
+    earlier = deps.claims.claim(run_id, "month-end", deps.lease_seconds, attempt)
+    if earlier is not None:
+        return {**earlier, "duplicate": True}
+    try:
+        summary = _run(market, month, deps)
+        deps.claims.complete(run_id, "month-end", summary)
+    except BaseException:
+        deps.claims.release(run_id, "month-end")  # not a completed claim: see batch_runs
+        raise
+    return {**summary, "duplicate": False}
+
+
+def _run(market: str, month: str, deps: MonthEnd) -> dict[str, Any]:
+    last = deps.store.last_closed(market)
+    if last is not None and last not in (month, previous_month(month)):
+        expected = next_month(last)
+        raise MonthOrderError(
+            f"{market}: months close in order; the next one to close is {expected}, not {month}"
+        )
+    deps.store.close(market, month)
+    terms = terms_for(market, deps.rules)
+    with tempfile.TemporaryDirectory(dir=deps.workdir, prefix="pulse-payout-") as tmp:
+        spill, csv_path = Path(tmp, "statements.jsonl"), Path(tmp, "statements.csv")
+        with (
+            spill.open("w", encoding="utf-8") as out,
+            csv_path.open("w", encoding="utf-8", newline="") as sheet,
+        ):
+            writer = csv.writer(sheet, lineterminator="\n")
+            writer.writerow(CSV_FIELDS)
+            rows = _merged(
+                deps.store.month_totals(market, month),
+                deps.store.closing_balances(market, previous_month(month)),
+            )
+            for creator, totals, opening in rows:
+                s = statement(creator, month, totals, opening, terms)
+                out.write(json.dumps(s.as_dict(), separators=(",", ":")) + "\n")
+                writer.writerow([getattr(s, name) for name in CSV_FIELDS])
+        summary = summarize(_read(spill), market, month, terms)  # raises before anything is published
+        deps.store.save_statements(_read(spill))
+        deps.reports.write(market, month, csv_path, summary)
+    deps.events.publish("PayoutRunCompleted", [summary])
+    return summary
+
+
+def _read(spill: Path) -> Iterator[Statement]:
+    with spill.open(encoding="utf-8") as handle:
+        for line in handle:
+            yield Statement(**json.loads(line))
