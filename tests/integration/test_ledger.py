@@ -13,7 +13,8 @@ from pulse.aws import clients
 from pulse.aws.ledger_table import DynamoLedgerStore
 from pulse.aws.list_table import DynamoListStore
 from pulse.aws.market_markers import closed_key
-from pulse.money.ledger import LedgerEntry, Totals, booking_month, next_month
+from pulse.core.types import next_month
+from pulse.money.ledger import LedgerEntry, Totals, booking_month
 from pulse_cli.template import Stack
 from pulse_cli.uploads import Uploaded, upload_batch
 from tests.factories import (

@@ -14,7 +14,7 @@ import pytest
 from pulse import bootstrap
 from pulse.aws.ledger_table import DynamoLedgerStore
 from pulse.bootstrap import month_end
-from pulse.ingest.batch_run import RunInProgress
+from pulse.core.runs import RunInProgress
 from pulse.money.ledger import Kind, LedgerEntry
 from pulse.money.month_end import MonthOrderError, run_month_end
 from pulse.money.payout import CSV_FIELDS

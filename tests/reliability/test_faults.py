@@ -24,7 +24,7 @@ from pulse.aws.dynamo import batch_write
 from pulse.aws.ledger_table import DynamoLedgerStore
 from pulse.aws.list_table import DynamoListStore
 from pulse.aws.payout_table import DynamoPayoutStore
-from pulse.ingest.batch_run import RunInProgress
+from pulse.core.runs import RunInProgress
 from pulse.money.ledger import LedgerEntry, Totals
 from pulse_cli.lambdas import invoke
 from pulse_cli.template import Stack

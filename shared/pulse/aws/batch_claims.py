@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from pulse.aws import clients
 from pulse.core.clock import Clock, epoch_seconds, system_clock
-from pulse.ingest.batch_run import RunInProgress
+from pulse.core.runs import RunInProgress
 
 # Claims are the audit trail of what was ingested; they outlive any replay window by far.
 _CLAIM_TTL_SECONDS = 400 * 86_400

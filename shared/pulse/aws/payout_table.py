@@ -22,8 +22,9 @@ from pulse.aws import clients, market_markers
 from pulse.aws.dynamo import batch_write, query_all
 from pulse.aws.market_markers import closed_key
 from pulse.core.concurrency import bounded_map
+from pulse.core.types import previous_month
 from pulse.money.ledger import Totals
-from pulse.money.month_end import MonthOrderError, previous_month
+from pulse.money.month_end import MonthOrderError
 from pulse.money.payout import Statement
 
 STATEMENT_SHARDS = 16

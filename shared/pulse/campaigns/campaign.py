@@ -8,7 +8,6 @@ then campaign_id ascending, at most 10.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
@@ -22,13 +21,14 @@ from pydantic import (
     model_validator,
 )
 
+from pulse.core.types import DATE_PATTERN, CategorySlug, MarketCode
+
 MAX_OFFERED = 10
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _calendar_day(value: Any) -> Any:
     """A date is written YYYY-MM-DD: not a timestamp, not a datetime that happens to be midnight."""
-    if isinstance(value, str) and not _ISO_DAY.match(value):
+    if isinstance(value, str) and not DATE_PATTERN.match(value):
         raise ValueError("expected a date as YYYY-MM-DD")
     if not isinstance(value, str | dt.date) or isinstance(value, dt.datetime):
         raise ValueError("expected a date as YYYY-MM-DD")
@@ -50,12 +50,8 @@ class CampaignSpec(BaseModel):
             min_length=1, max_length=200, strip_whitespace=True, pattern=r"^[^\x00-\x1f\x7f]+$"
         ),
     ]
-    markets: list[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]] = Field(
-        min_length=1, max_length=50
-    )
-    categories: list[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]] = Field(
-        min_length=1, max_length=50
-    )
+    markets: list[MarketCode] = Field(min_length=1, max_length=50)
+    categories: list[CategorySlug] = Field(min_length=1, max_length=50)
     start: CalendarDay
     end: CalendarDay
     priority: StrictInt = Field(ge=0, le=100)  # not true, "50" or 50.0

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -16,10 +15,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pulse.core.types import MARKET_PATTERN
-
-_CATEGORY_SLUG = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+from pulse.core.types import CATEGORY_PATTERN, CURRENCY_PATTERN, MARKET_PATTERN
 
 Bps = Annotated[int, Field(ge=0, le=10_000)]
 
@@ -65,7 +61,7 @@ class Rules(_Frozen):
     @field_validator("currencies")
     @classmethod
     def _currency_codes(cls, value: dict[str, Currency]) -> dict[str, Currency]:
-        bad = [code for code in value if not _CURRENCY_CODE.match(code)]
+        bad = [code for code in value if not CURRENCY_PATTERN.match(code)]
         if bad:
             raise ValueError(f"currency codes must be ISO 4217 (3 capitals): {bad}")
         return value
@@ -73,7 +69,7 @@ class Rules(_Frozen):
     @field_validator("categories")
     @classmethod
     def _category_slugs(cls, value: dict[str, Category]) -> dict[str, Category]:
-        bad = [slug for slug in value if not _CATEGORY_SLUG.match(slug)]
+        bad = [slug for slug in value if not CATEGORY_PATTERN.match(slug)]
         if bad:
             raise ValueError(f"category slugs must be lower snake case: {bad}")
         if not value:

@@ -17,9 +17,10 @@ from itertools import islice
 from typing import Any, Protocol
 
 from pulse.core.concurrency import bounded_map
+from pulse.core.events import EventPublisher
 from pulse.core.rules import Rules
 from pulse.eligibility.evaluation import Eligibility, Status, evaluate
-from pulse.ingest.batch import Accepted, EventPublisher, RejectRow
+from pulse.ingest.batch import Accepted, RejectRow
 from pulse.ingest.manifest import BatchLocation
 from pulse.ingest.records import CreatorRow
 

@@ -4,23 +4,22 @@ direct `{"month": "YYYY-MM", "markets": [...]}` for a month before the current o
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pulse.bootstrap import clock, month_end
-from pulse.money.month_end import previous_month, run_month_end
+from pulse.core.types import IsoMonth, MarketCode, previous_month
+from pulse.money.month_end import run_month_end
 from pulse.observability import logger, metrics
 
 
 class PayoutRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    month: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")] | None = None
-    markets: list[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]] | None = Field(
-        default=None, min_length=1, max_length=50
-    )
+    month: IsoMonth | None = None
+    markets: list[MarketCode] | None = Field(default=None, min_length=1, max_length=50)
 
 
 class PayoutInputError(ValueError):

@@ -45,10 +45,6 @@ class ReportSink(Protocol):
     def write(self, report: IngestReport, rejected_rows: Path) -> None: ...
 
 
-class EventPublisher(Protocol):
-    def publish(self, detail_type: str, details: list[dict[str, Any]]) -> None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class Accepted(Generic[R]):
     """A valid row with where it came from, so the apply phase can still reject it precisely."""

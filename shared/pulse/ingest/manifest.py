@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pulse.core.types import ID_PATTERN
+from pulse.core.types import DATE_PATTERN, ID_PATTERN, MARKET_PATTERN
 
 Dataset = Literal["creators", "videos", "revenue", "adjustments"]
 DATASETS: tuple[Dataset, ...] = ("creators", "videos", "revenue", "adjustments")
@@ -20,15 +20,15 @@ MANIFEST_MAX_BYTES = 1_048_576
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 _ID = ID_PATTERN.pattern.strip("^$")
+_MARKET = MARKET_PATTERN.pattern.strip("^$")
+_DATE = DATE_PATTERN.pattern.strip("^$")
 _FOLDERS: dict[str, re.Pattern[str]] = {
-    "creators": re.compile(
-        r"^creators/market=(?P<market>[A-Z]{2})/snapshot=(?P<snapshot>\d{4}-\d{2}-\d{2})/$"
-    ),
-    "videos": re.compile(r"^videos/market=(?P<market>[A-Z]{2})/snapshot=(?P<snapshot>\d{4}-\d{2}-\d{2})/$"),
+    "creators": re.compile(rf"^creators/market=(?P<market>{_MARKET})/snapshot=(?P<snapshot>{_DATE})/$"),
+    "videos": re.compile(rf"^videos/market=(?P<market>{_MARKET})/snapshot=(?P<snapshot>{_DATE})/$"),
     "revenue": re.compile(
-        rf"^revenue/market=(?P<market>[A-Z]{{2}})/date=(?P<date>\d{{4}}-\d{{2}}-\d{{2}})/(?P<batch_id>{_ID})/$"
+        rf"^revenue/market=(?P<market>{_MARKET})/date=(?P<date>{_DATE})/(?P<batch_id>{_ID})/$"
     ),
-    "adjustments": re.compile(rf"^adjustments/market=(?P<market>[A-Z]{{2}})/(?P<batch_id>{_ID})/$"),
+    "adjustments": re.compile(rf"^adjustments/market=(?P<market>{_MARKET})/(?P<batch_id>{_ID})/$"),
 }
 # A part file is named plainly inside its folder: no sub-folders, no "..", no absolute paths.
 _PART_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=-]{0,199}$")

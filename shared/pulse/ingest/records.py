@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from pulse.core.types import DATE_PATTERN, ID_PATTERN, MARKET_PATTERN, MONTH_PATTERN
+from pulse.core.types import CurrencyCode, Id, IsoDate, IsoMonth, MarketCode
 
 # RFC 3339 date-time with its ranges spelled out; only the length of each month is left to
 # `real_day`. The fast path of video rows runs the very same two checks (pulse/fast_videos.py).
@@ -23,16 +23,6 @@ RFC3339 = re.compile(
 )
 # DynamoDB numbers hold 38 digits; money and counts stay far below a signed 64-bit integer.
 INT64_MAX = 2**63 - 1
-
-
-def _real_date(value: str) -> str:
-    dt.date.fromisoformat(value)  # raises ValueError for 2026-02-30
-    return value
-
-
-def _real_month(value: str) -> str:
-    dt.date.fromisoformat(value + "-01")
-    return value
 
 
 def real_day(timestamp: str) -> bool:
@@ -54,10 +44,6 @@ def _real_timestamp(value: str) -> str:
     return value
 
 
-Id = Annotated[str, StringConstraints(pattern=ID_PATTERN.pattern)]
-MarketCode = Annotated[str, StringConstraints(pattern=MARKET_PATTERN.pattern)]
-IsoDate = Annotated[str, StringConstraints(pattern=DATE_PATTERN.pattern), AfterValidator(_real_date)]
-IsoMonth = Annotated[str, StringConstraints(pattern=MONTH_PATTERN.pattern), AfterValidator(_real_month)]
 Timestamp = Annotated[str, AfterValidator(_real_timestamp)]
 Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
 Micros = Annotated[int, Field(ge=-INT64_MAX, le=INT64_MAX)]
@@ -102,7 +88,7 @@ class RevenueRow(_Row):
     campaign_id: Id
     impressions: Annotated[int, Field(ge=1, le=INT64_MAX)]
     revenue_micros: Count
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    currency: CurrencyCode
 
 
 class AdjustmentRow(_Row):

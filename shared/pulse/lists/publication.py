@@ -22,9 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pulse.core.events import EventPublisher
 from pulse.core.rules import Rules
 from pulse.eligibility.evaluation import CurrentEligibility, placement_block
-from pulse.ingest.batch import EventPublisher
 from pulse.lists.ranking import Ranked, published
 
 

@@ -11,8 +11,9 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
+from pulse.core.events import EventPublisher
 from pulse.core.rules import Rules
-from pulse.ingest.batch import Accepted, EventPublisher, RejectRow
+from pulse.ingest.batch import Accepted, RejectRow
 from pulse.ingest.manifest import BatchLocation
 from pulse.ingest.records import VideoRow
 from pulse.lists.publication import EligibilityReader, ListStore, Publication, publish_lists

@@ -15,6 +15,7 @@ from itertools import islice
 from typing import Any, Literal, Protocol
 
 from pulse.core.concurrency import bounded_map
+from pulse.core.types import next_month
 from pulse.ingest.batch import Accepted, RejectRow
 from pulse.ingest.datasets import Rejection
 from pulse.ingest.manifest import BatchLocation
@@ -22,11 +23,6 @@ from pulse.ingest.records import AdjustmentRow, RevenueRow
 
 Kind = Literal["revenue", "adjustment"]
 CHUNK = 500  # rows per unit of work: attribution reads for them, then their transactions
-
-
-def next_month(month: str) -> str:
-    year, number = int(month[:4]), int(month[5:7])
-    return f"{year + number // 12}-{number % 12 + 1:02d}"
 
 
 def booking_month(month: str, last_closed: str | None) -> str:

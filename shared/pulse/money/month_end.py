@@ -21,20 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from pulse.core.events import EventPublisher
 from pulse.core.rules import Rules
-from pulse.ingest.batch import EventPublisher
-from pulse.ingest.batch_run import ClaimStore
-from pulse.money.ledger import Totals, next_month
+from pulse.core.runs import ClaimStore, run_once
+from pulse.core.types import next_month, previous_month
+from pulse.money.ledger import Totals
 from pulse.money.payout import CSV_FIELDS, PayoutTerms, Statement, statement, summarize
 
 
 class MonthOrderError(RuntimeError):
     """Months close in order: this one cannot close yet (or closed long ago)."""
-
-
-def previous_month(month: str) -> str:
-    year, number = int(month[:4]), int(month[5:7])
-    return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
 
 
 class PayoutStore(Protocol):
@@ -106,17 +102,14 @@ def _merged(
 
 
 def run_month_end(market: str, month: str, deps: MonthEnd, attempt: str = "") -> dict[str, Any]:
-    run_id = f"PAYOUT#{market}#{month}"
-    earlier = deps.claims.claim(run_id, "month-end", deps.lease_seconds, attempt)
-    if earlier is not None:
-        return {**earlier, "duplicate": True}
-    try:
-        summary = _run(market, month, deps)
-        deps.claims.complete(run_id, "month-end", summary)
-    except BaseException:
-        deps.claims.release(run_id, "month-end")  # not a completed claim: see batch_runs
-        raise
-    return {**summary, "duplicate": False}
+    return run_once(
+        deps.claims,
+        f"PAYOUT#{market}#{month}",
+        "month-end",
+        lambda: _run(market, month, deps),
+        lease_seconds=deps.lease_seconds,
+        attempt=attempt,
+    )
 
 
 def _run(market: str, month: str, deps: MonthEnd) -> dict[str, Any]:

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from pulse.campaigns.campaign import OfferedCampaign
+from pulse.core.types import Id, MarketCode
 
-VideoId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+VideoId = Id
 
 
 class ErrorBody(BaseModel):
@@ -36,7 +37,7 @@ class PlacementResponse(BaseModel):
 class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    market: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    market: MarketCode
     video_ids: list[VideoId] = Field(min_length=1, max_length=100)
 
 

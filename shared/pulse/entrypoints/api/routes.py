@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from pulse.bootstrap import api_services
 from pulse.campaigns.campaign import CampaignSpec
+from pulse.core.types import CATEGORY, ID, MARKET, MONTH
 from pulse.eligibility.evaluation import as_seen_on
 from pulse.entrypoints.api.models import (
     BatchRequest,
@@ -35,10 +36,6 @@ from pulse.lists.lookups import Lookup
 from pulse.money.payout import Statement
 from pulse.observability import lookups_served
 
-ID = r"^[A-Za-z0-9_-]{1,64}$"
-MARKET = r"^[A-Z]{2}$"
-CATEGORY = r"^[a-z][a-z0-9_]{0,31}$"
-MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 MAX_BODY_BYTES = 16_384
 
 

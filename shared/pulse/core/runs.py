@@ -1,0 +1,58 @@
+"""Runs that happen once: a batch, a market's month end.
+
+S3 delivers notifications at least once and Lambda retries failed invocations, so each run is
+claimed first under its run id: a second delivery of a completed run gets the first one's summary
+back without touching anything, a concurrent one fails (`RunInProgress`) and is retried later.
+`run_once` is that sequence, written once: claim, run, complete; release the claim if anything
+failed, so that Lambda's prompt retry runs it again instead of waiting out the lease.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+
+class RunInProgress(RuntimeError):
+    """Another invocation holds this run right now; this one fails so that it is retried later."""
+
+
+class ClaimStore(Protocol):
+    """Claims on runs, so that each happens once (the state table in production)."""
+
+    def claim(self, run_id: str, token: str, lease_seconds: int, attempt: str = "") -> dict[str, Any] | None:
+        """None when this run now owns `run_id`; the stored summary when it already completed.
+
+        `attempt` names the invocation (Lambda's request id, which its retries keep): a claim that
+        an earlier attempt of the same invocation still holds is taken over at once, because
+        Lambda retries only after that attempt ended, however it died (out of memory, a crash).
+        """
+        ...
+
+    def complete(self, run_id: str, token: str, summary: dict[str, Any]) -> None: ...
+
+    def release(self, run_id: str, token: str) -> None: ...
+
+
+def run_once(
+    claims: ClaimStore,
+    run_id: str,
+    token: str,
+    work: Callable[[], dict[str, Any]],
+    *,
+    lease_seconds: int,
+    attempt: str = "",
+) -> dict[str, Any]:
+    """The run's summary plus `duplicate`: True when an earlier run with this token completed it."""
+    earlier = claims.claim(run_id, token, lease_seconds, attempt)
+    if earlier is not None:
+        return {**earlier, "duplicate": True}
+    try:
+        summary = work()
+        claims.complete(run_id, token, summary)
+    except BaseException:
+        # Lambda's retry can then run it again at once (the run is idempotent), instead of
+        # waiting out the lease; a claim that did complete is not released.
+        claims.release(run_id, token)
+        raise
+    return {**summary, "duplicate": False}
