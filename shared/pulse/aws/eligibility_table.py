@@ -12,13 +12,20 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from pulse.aws import clients, market_markers
 from pulse.aws.dynamo import Item, batch_get, batch_write
 from pulse.core.clock import Clock, stamp, system_clock
 from pulse.eligibility.creators_snapshot import StoredEligibility
-from pulse.eligibility.evaluation import CurrentEligibility, Eligibility, Reason, Status
+from pulse.eligibility.evaluation import (
+    CurrentEligibility,
+    Eligibility,
+    Reason,
+    Status,
+    StoredRecord,
+    confirmed_on,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
@@ -101,13 +108,13 @@ class DynamoEligibilityStore:
         keys = [eligibility_key(market, cid) for cid in creator_ids]
         found: dict[str, CurrentEligibility] = {}
         for item in batch_get(self._table, keys, "sk, #s, as_of, absent, last_seen", {"#s": "status"}):
-            # Present in the latest snapshot unless marked absent (then: the last one it was in).
-            confirmed = item["last_seen"]["S"] if "absent" in item else (latest or item["as_of"]["S"])
+            last_seen = item.get("last_seen", {}).get("S")
+            confirmed = confirmed_on(item["as_of"]["S"], "absent" in item, last_seen, latest)
             status = cast(Status, item["status"]["S"])
             found[item["sk"]["S"]] = CurrentEligibility(item["sk"]["S"], status, confirmed)
         return found
 
-    def get(self, market: str, creator_id: str) -> dict[str, Any] | None:
+    def get(self, market: str, creator_id: str) -> StoredRecord | None:
         """One creator's record as stored (the API reads it)."""
         item = (
             clients.dynamodb()
@@ -116,13 +123,13 @@ class DynamoEligibilityStore:
         )
         if item is None:
             return None
-        return {
-            "creator_id": item["creator_id"]["S"],
-            "market": item["market"]["S"],
-            "status": item["status"]["S"],
-            "reasons": json.loads(item["reasons"]["S"]),
-            "as_of": item["as_of"]["S"],
-            "rules_version": item["rules_version"]["S"],
-            "absent": "absent" in item,
-            "last_seen": item.get("last_seen", {}).get("S"),
-        }
+        return StoredRecord(
+            creator_id=item["creator_id"]["S"],
+            market=item["market"]["S"],
+            status=cast(Status, item["status"]["S"]),
+            reasons=json.loads(item["reasons"]["S"]),
+            as_of=item["as_of"]["S"],
+            rules_version=item["rules_version"]["S"],
+            absent="absent" in item,
+            last_seen=item.get("last_seen", {}).get("S"),
+        )

@@ -30,7 +30,7 @@ from pulse.aws import clients, market_markers
 from pulse.aws.dynamo import batch_get
 from pulse.aws.market_markers import closed_key
 from pulse.core.clock import Clock, stamp, system_clock
-from pulse.money.ledger import LedgerEntry, Totals
+from pulse.money.ledger import TOTALS_FIELDS, LedgerEntry, Totals
 
 TOTAL_SHARDS = 8
 _MAX_ITEMS = 100
@@ -133,7 +133,7 @@ class DynamoLedgerStore:
                 }
             }
         ]
-        sums: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        sums: dict[tuple[str, str, int], Totals] = defaultdict(Totals)
         for e in entries:
             items.append(
                 {
@@ -161,12 +161,8 @@ class DynamoLedgerStore:
                     }
                 }
             )
-            sum_ = sums[(e.month, e.creator_id, _shard(e.entry_id))]
-            sum_[0] += e.gross_micros
-            sum_[1] += e.adjustments_micros
-            sum_[2] += e.impressions
-            sum_[3] += 1
-        for (month, creator, shard), (gross, adjustments, impressions, count) in sums.items():
+            sums[(e.month, e.creator_id, _shard(e.entry_id))] += Totals.of(e)
+        for (month, creator, shard), total in sums.items():
             items.append(
                 {
                     "Update": {
@@ -181,10 +177,10 @@ class DynamoLedgerStore:
                             ":c": {"S": creator},
                             ":gp": {"S": f"TOTALS#{market}#{month}"},
                             ":gs": {"S": f"{creator}#{shard}"},
-                            ":g": {"N": str(gross)},
-                            ":a": {"N": str(adjustments)},
-                            ":i": {"N": str(impressions)},
-                            ":n": {"N": str(count)},
+                            ":g": {"N": str(total.gross_micros)},
+                            ":a": {"N": str(total.adjustments_micros)},
+                            ":i": {"N": str(total.impressions)},
+                            ":n": {"N": str(total.entries)},
                         },
                     }
                 }
@@ -194,18 +190,10 @@ class DynamoLedgerStore:
     def totals(self, market: str, month: str, creator_id: str) -> Totals:
         """A creator's month, in one request (BatchGetItem of its shards)."""
         keys = [total_key(market, month, creator_id, s) for s in range(TOTAL_SHARDS)]
-        found = list(
-            batch_get(
-                self._table,
-                keys,
-                "gross_micros, adjustments_micros, impressions, entries",
-                {},
-                consistent=True,
-            )
-        )
-        return Totals(
-            gross_micros=sum(int(i.get("gross_micros", {}).get("N", 0)) for i in found),
-            adjustments_micros=sum(int(i.get("adjustments_micros", {}).get("N", 0)) for i in found),
-            impressions=sum(int(i.get("impressions", {}).get("N", 0)) for i in found),
-            entries=sum(int(i.get("entries", {}).get("N", 0)) for i in found),
-        )
+        found = batch_get(self._table, keys, ", ".join(TOTALS_FIELDS), {}, consistent=True)
+        return sum(map(totals_from_item, found), Totals())
+
+
+def totals_from_item(item: dict[str, Any]) -> Totals:
+    """A totals item (or a shard of one) as the domain's Totals; absent counters are 0."""
+    return Totals(*(int(item.get(name, {}).get("N", "0")) for name in TOTALS_FIELDS))

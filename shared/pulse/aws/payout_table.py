@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from pulse.aws import clients, market_markers
 from pulse.aws.dynamo import batch_write, query_all
+from pulse.aws.ledger_table import totals_from_item
 from pulse.aws.market_markers import closed_key
 from pulse.core.concurrency import bounded_map
 from pulse.core.types import previous_month
@@ -81,17 +82,16 @@ class DynamoPayoutStore:
             ExpressionAttributeValues={":p": {"S": f"TOTALS#{market}#{month}"}},
         )
         current: str | None = None
-        sums = [0, 0, 0, 0]
+        sums = Totals()
         for item in items:  # sorted by "<creator>#<shard>": a creator's shards are consecutive
             creator = item["creator_id"]["S"]
             if creator != current:
                 if current is not None:
-                    yield current, Totals(*sums)
-                current, sums = creator, [0, 0, 0, 0]
-            for i, name in enumerate(("gross_micros", "adjustments_micros", "impressions", "entries")):
-                sums[i] += int(item.get(name, {}).get("N", "0"))
+                    yield current, sums
+                current, sums = creator, Totals()
+            sums += totals_from_item(item)
         if current is not None:
-            yield current, Totals(*sums)
+            yield current, sums
 
     def closing_balances(self, market: str, month: str) -> Iterator[tuple[str, int]]:
         def shard(i: int) -> Iterator[tuple[str, int]]:

@@ -113,6 +113,38 @@ def evaluate(row: CreatorRow, snapshot: str, rules: Rules) -> Eligibility:
     )
 
 
+def confirmed_on(as_of: str, absent: bool, last_seen: str | None, latest_snapshot: str | None) -> str:
+    """The last snapshot that confirmed a stored record (see docs/design.md): the market's latest
+    applied snapshot, which held the creator unless it was marked absent from it, in which case
+    the last snapshot it was in. Records are written only when they change, so `as_of` alone
+    would make every unchanged creator look stale."""
+    if absent and last_seen is not None:
+        return last_seen
+    return latest_snapshot or as_of
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """A creator's eligibility record as stored: what `GET /v1/creators/{id}` answers from."""
+
+    creator_id: str
+    market: str
+    status: Status
+    reasons: list[dict[str, Any]]
+    as_of: str
+    rules_version: str
+    absent: bool = False
+    last_seen: str | None = None
+
+    def as_seen_on(
+        self, today: dt.date, latest_snapshot: str | None, rules: Rules
+    ) -> tuple[Status, list[dict[str, Any]], str]:
+        """Status, reasons and confirmation date as they stand today."""
+        confirmed = confirmed_on(self.as_of, self.absent, self.last_seen, latest_snapshot)
+        status, reasons = as_seen_on(self.status, self.reasons, confirmed, today, rules)
+        return status, reasons, confirmed
+
+
 @dataclass(frozen=True, slots=True)
 class CurrentEligibility:
     """A creator's stored status and the last snapshot that confirmed it (see docs/design.md)."""

@@ -58,12 +58,27 @@ class LedgerEntry:
 
 @dataclass(frozen=True, slots=True)
 class Totals:
-    """A creator's month: the sums of its entries."""
+    """A creator's month: the sums of its entries (or of some of them: totals add up)."""
 
     gross_micros: int = 0
     adjustments_micros: int = 0
     impressions: int = 0
     entries: int = 0
+
+    @classmethod
+    def of(cls, entry: LedgerEntry) -> Totals:
+        return cls(entry.gross_micros, entry.adjustments_micros, entry.impressions, 1)
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(
+            self.gross_micros + other.gross_micros,
+            self.adjustments_micros + other.adjustments_micros,
+            self.impressions + other.impressions,
+            self.entries + other.entries,
+        )
+
+
+TOTALS_FIELDS = ("gross_micros", "adjustments_micros", "impressions", "entries")
 
 
 class Placements(Protocol):

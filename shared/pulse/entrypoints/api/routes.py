@@ -20,7 +20,6 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pulse.bootstrap import api_services
 from pulse.campaigns.campaign import CampaignSpec
 from pulse.core.types import CATEGORY, ID, MARKET, MONTH
-from pulse.eligibility.evaluation import as_seen_on
 from pulse.entrypoints.api.models import (
     BatchRequest,
     BatchResponse,
@@ -281,9 +280,7 @@ def get_creator(
     if record is None:
         raise ApiError(404, "creator_not_found", f"no creator {creator_id} in {market}")
     latest = services.eligibility.latest_snapshot(market)
-    confirmed = record["last_seen"] if record["absent"] else (latest or record["as_of"])
-    today = services.clock().date()
-    status, reasons = as_seen_on(record["status"], record["reasons"], confirmed, today, services.rules)
+    status, reasons, confirmed = record.as_seen_on(services.clock().date(), latest, services.rules)
     return CreatorResponse.model_validate(
         {
             "creator_id": creator_id,
@@ -291,7 +288,7 @@ def get_creator(
             "status": status,
             "reasons": reasons,
             "as_of": confirmed,
-            "rules_version": record["rules_version"],
+            "rules_version": record.rules_version,
         }
     )
 
