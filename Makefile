@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: setup run demo test test-future lint audit typecheck validate build bench clean
+.PHONY: setup run demo test test-unit test-future lint audit typecheck validate build bench clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,10 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# The fast lane: every test that needs no moto and no build (domain, readers, rules, layout), in seconds.
+test-unit: setup
+	$(BIN)/python -m pytest -q -m "not moto and not slow"
 
 # The whole suite again with this process's wall clock five years ahead (time-machine moves
 # datetime.now and time.time; sleeps and the monotonic clock keep real time). Every test runs on

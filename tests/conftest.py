@@ -31,6 +31,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+_MOTO_SUITES = ("integration", "reliability", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The suites that run AWS on moto are marked `moto`: make test-unit leaves them out."""
+    for item in items:
+        if any(part in _MOTO_SUITES for part in item.path.parts[-3:-1]):
+            item.add_marker(pytest.mark.moto)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     years = config.getoption("--clock-years-ahead")
     if years:
