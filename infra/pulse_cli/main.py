@@ -30,52 +30,33 @@ from typing import IO, Any
 
 from pulse.core.rules import Rules, load_rules
 from pulse.eligibility.evaluation import evaluate
-from pulse.ingest.datasets import CREATORS, DatasetSpec, R, Rejection
+from pulse.ingest.datasets import CREATORS, VIDEOS, DatasetSpec, R
 from pulse.ingest.manifest import DATASETS, BatchError, BatchLocation, locate_batch
-from pulse.ingest.parts import iter_rows
-from pulse.ingest.snapshot_reader import SnapshotReader
+from pulse.ingest.read_phase import Accept, ReadPhase, RejectLog
+from pulse.ingest.records import CreatorRow
 from pulse.lists.ranking import Ranked, RankingSpill, published
 
 
-def _valid_rows(
-    paths: list[Path], spec: DatasetSpec[R], location: BatchLocation, rejected: Counter[str]
-) -> Iterator[R]:
-    """Valid rows of local part files, first occurrence of an id winning, as the ingest does."""
-    seen: set[str] = set()
-    rules = load_rules()
+def _read_files(
+    paths: list[Path], spec: DatasetSpec[R], location: BatchLocation, rules: Rules, accept: Accept
+) -> RejectLog:
+    """Local part files through the ingest's own read phase: the same verdicts, the same first
+    occurrence of an id winning, the same counts of rejections by reason."""
+    rejects = RejectLog()
+    phase = ReadPhase(spec, location, rules, rejects, accept)
     for path in paths:
         with path.open("rb") as stream:
-            for raw in iter_rows(stream, path.name, spec.field_kinds):
-                if raw.document is None:
-                    rejected[raw.error[0] if raw.error else "malformed_row"] += 1
-                    continue
-                verdict = spec.validate_row(raw.document, location, rules)
-                if isinstance(verdict, Rejection):
-                    rejected[verdict.reason] += 1
-                    continue
-                row_id = spec.row_id(verdict)
-                if row_id in seen:
-                    rejected["duplicate_id"] += 1
-                    continue
-                seen.add(row_id)
-                yield verdict
+            phase.read_part(path.name, stream)
+    return rejects
 
 
 def rank_videos(
     paths: list[Path], location: BatchLocation, rules: Rules
 ) -> tuple[dict[str, list[Ranked]], int, Counter[str]]:
-    """The ranked top k of local video files; a second pass only if some video id repeats."""
-    watch: set[str] | None = None
-    while True:
-        with SnapshotReader(location, rules, watch) as reader, RankingSpill(list(rules.categories)) as spill:
-            with contextlib.ExitStack() as files:
-                parts = [(path.name, files.enter_context(path.open("rb"))) for path in paths]
-                for block in reader.blocks(parts):
-                    spill.add_many(block)
-            duplicates = reader.duplicate_ids() if watch is None else set()
-            if not duplicates:
-                return spill.select(rules.top_percent_bps), spill.rows_seen, reader.rejected
-        watch = duplicates
+    """The ranked top k of local video files, as VideosIngestFunction ranks a snapshot."""
+    with RankingSpill(list(rules.categories)) as spill:
+        rejects = _read_files(paths, VIDEOS, location, rules, lambda _key, _line, row: spill.add(row))
+        return spill.select(rules.top_percent_bps), spill.rows_seen, rejects.by_reason
 
 
 def rank_files(market: str, snapshot: str, videos: list[Path], creators: list[Path] | None) -> dict[str, Any]:
@@ -84,11 +65,14 @@ def rank_files(market: str, snapshot: str, videos: list[Path], creators: list[Pa
     active: set[str] | None = None
     if creators is not None:
         at = locate_batch(f"creators/market={market}/snapshot={snapshot}/_manifest.json")
-        active = {
-            row.creator_id
-            for row in _valid_rows(creators, CREATORS, at, rejected)
-            if evaluate(row, snapshot, rules).status == "active"
-        }
+        found: set[str] = set()
+
+        def judge(_key: str, _line: int, row: CreatorRow) -> None:
+            if evaluate(row, snapshot, rules).status == "active":
+                found.add(row.creator_id)
+
+        rejected.update(_read_files(creators, CREATORS, at, rules, judge).by_reason)
+        active = found
     location = locate_batch(f"videos/market={market}/snapshot={snapshot}/_manifest.json")
     ranked, rows, video_rejections = rank_videos(videos, location, rules)
     rejected.update(video_rejections)

@@ -1,8 +1,9 @@
 """Batch ingestion, written once for the four datasets (spec §3).
 
 A batch is applied in two phases so that "rejected whole, with nothing applied" holds:
-1. read: stream every part file, validate each row, spill the valid rows to a local file and the
-   rejected ones to `rejected.jsonl`, and compare each file's row count with the manifest;
+1. read (`pulse.ingest.read_phase`): stream every part file, validate each row, spill the valid
+   rows to a local file and the rejected ones to `rejected.jsonl`, and compare each file's row
+   count with the manifest;
 2. apply: only when every file was readable and every count matched, hand the spilled rows to the
    dataset's `Applier`, which may reject more rows (for example `not_on_list`).
 Memory holds one row at a time plus the set of ids seen (for `duplicate_id`).
@@ -15,28 +16,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
-from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Generic, Protocol, cast
+from typing import Any, Generic, Protocol, cast
+
+import msgspec
+from pydantic import BaseModel
 
 from pulse.core.rules import Rules
 from pulse.ingest.datasets import DatasetSpec, R, Rejection
-from pulse.ingest.manifest import MANIFEST_NAME, BatchError, BatchLocation, Manifest, parse_manifest
-from pulse.ingest.parts import RAW_TEXT_KEEP, iter_rows
-from pulse.ingest.report import BatchProblem, FileCount, IngestReport
-
-
-class PartSource(Protocol):
-    """Reads a batch's files (S3 in production)."""
-
-    def read_manifest(self, location: BatchLocation) -> bytes: ...
-
-    def open_part(self, location: BatchLocation, key: str) -> AbstractContextManager[BinaryIO]:
-        """The raw bytes of a part; raises BatchError(`missing_file`) when it is not there."""
-        ...
+from pulse.ingest.manifest import MANIFEST_NAME, BatchError, BatchLocation, parse_manifest
+from pulse.ingest.read_phase import PartSource, ReadPhase, RejectLog
+from pulse.ingest.report import BatchProblem, IngestReport
 
 
 class ReportSink(Protocol):
@@ -65,102 +57,11 @@ class Applier(Protocol[R]):
     ) -> dict[str, Any]: ...
 
 
-class RejectLog:
-    """`rejected.jsonl`, written as rows are rejected, with counts per reason."""
-
-    def __init__(self, handle: IO[str]) -> None:
-        self._handle = handle
-        self.by_reason: Counter[str] = Counter()
-
-    def add(self, file: str, line: int, rejection: Rejection, raw: Any) -> None:
-        self.by_reason[rejection.reason] += 1
-        entry = {
-            "file": file,
-            "line": line,
-            "field": rejection.field,
-            "reason": rejection.reason,
-            "message": rejection.message,
-            "row": raw,
-        }
-        self._handle.write(json.dumps(entry, separators=(",", ":")) + "\n")
-
-    @property
-    def count(self) -> int:
-        return sum(self.by_reason.values())
-
-
-@dataclass
-class _ReadPhase(Generic[R]):
-    spec: DatasetSpec[R]
-    location: BatchLocation
-    rules: Rules
-    rejects: RejectLog
-    spill: IO[str]
-    accepted_ids: set[str] = field(default_factory=set)
-    rows_read: int = 0
-    files: list[FileCount] = field(default_factory=list)
-
-    def read(self, manifest: Manifest, source: PartSource) -> None:
-        kinds = self.spec.field_kinds
-        for part in manifest.files:
-            rows_in_file = 0
-            with source.open_part(self.location, part.key) as stream:
-                for raw in iter_rows(stream, part.key, kinds):
-                    rows_in_file += 1
-                    self.rows_read += 1
-                    self._judge(part.key, raw.line, raw.document, raw.error)
-            self.files.append(FileCount(key=part.key, rows_expected=part.rows, rows_read=rows_in_file))
-            if rows_in_file != part.rows:
-                raise BatchError(
-                    "row_count_mismatch",
-                    f"manifest says {part.rows} rows, the file has {rows_in_file}",
-                    part.key,
-                )
-
-    def _judge(self, key: str, line: int, document: bytes | None, error: tuple[str, str] | None) -> None:
-        if document is None:
-            reason, message = error or ("malformed_row", "row cannot be read")
-            # A row that cannot be split into fields may hold anything, unknown fields included,
-            # and those are never stored (§3): the report gives its file and line, not its text.
-            self.rejects.add(key, line, Rejection(reason, None, message), None)
-            return
-        verdict = self.spec.validate_row(document, self.location, self.rules)
-        if isinstance(verdict, Rejection):
-            self.rejects.add(key, line, verdict, _known_fields(document, self.spec.field_kinds))
-            return
-        row_id = self.spec.row_id(verdict)
-        if row_id in self.accepted_ids:
-            field_name = self.spec.id_field
-            self.rejects.add(
-                key,
-                line,
-                Rejection("duplicate_id", field_name, f"{row_id} appeared earlier in the batch"),
-                _known_fields(document, self.spec.field_kinds),
-            )
-            return
-        self.accepted_ids.add(row_id)
-        self.spill.write(
-            json.dumps([key, line, verdict.model_dump(mode="json")], separators=(",", ":")) + "\n"
-        )
-
-
-def _known_fields(document: bytes, kinds: Mapping[str, type]) -> dict[str, Any] | None:
-    """A rejected row as rejected.jsonl keeps it: only its known fields, since unknown extra fields
-    are never stored (§3), each cut to RAW_TEXT_KEEP characters of JSON. A row that is no JSON
-    object has no fields to tell apart: not kept."""
-    try:
-        values = json.loads(document)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(values, dict):
-        return None
-    return {name: _cut(value) for name, value in values.items() if name in kinds}
-
-
-def _cut(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool | None) and len(str(value)) <= RAW_TEXT_KEEP:
-        return value
-    return json.dumps(value, ensure_ascii=False)[:RAW_TEXT_KEEP]
+def _values(row: Any) -> dict[str, Any]:
+    """A valid row's fields as JSON values: a pydantic record, or the fast path's struct."""
+    if isinstance(row, BaseModel):
+        return row.model_dump(mode="json")
+    return msgspec.structs.asdict(row)
 
 
 def _spilled(path: Path, record: type[R]) -> Iterator[Accepted[R]]:
@@ -190,7 +91,11 @@ def ingest_batch(
         with rejected_path.open("w", encoding="utf-8") as rejected_handle:
             rejects = RejectLog(rejected_handle)
             with spill_path.open("w", encoding="utf-8") as spill:
-                phase = _ReadPhase(spec, location, rules, rejects, spill)
+
+                def spill_row(key: str, line: int, row: Any) -> None:
+                    spill.write(json.dumps([key, line, _values(row)], separators=(",", ":")) + "\n")
+
+                phase = ReadPhase(spec, location, rules, rejects, spill_row)
                 problem_report: BatchProblem | None
                 try:
                     manifest = parse_manifest(source.read_manifest(location), location)
@@ -234,7 +139,7 @@ def ingest_batch(
 def _report(
     location: BatchLocation,
     rules: Rules,
-    phase: _ReadPhase[Any],
+    phase: ReadPhase[Any],
     rejects: RejectLog,
     *,
     problem: BatchProblem | None,

@@ -14,9 +14,10 @@ from pulse.core.clock import Clock
 from pulse.core.events import EventPublisher
 from pulse.core.rules import Rules
 from pulse.core.runs import ClaimStore, run_once
-from pulse.ingest.batch import Applier, PartSource, ReportSink, ingest_batch
+from pulse.ingest.batch import Applier, ReportSink, ingest_batch
 from pulse.ingest.datasets import SPECS
 from pulse.ingest.manifest import BatchLocation
+from pulse.ingest.read_phase import PartSource
 
 
 @dataclass(frozen=True)

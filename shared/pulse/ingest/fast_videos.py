@@ -1,4 +1,4 @@
-"""The fast path of video rows, for ranking large snapshots.
+"""The fast path of video rows, which the read phase judges a block at a time.
 
 Pydantic (`VideoRow`) is the authority on what a valid row is, and it costs about 2.5 µs a row.
 This path decodes a whole block of lines with msgspec in one C call (strict types, bounds), then
@@ -118,41 +118,6 @@ def validate_block(lines: list[bytes], location: BatchLocation, rules: Rules) ->
         else:
             verdicts.append(VIDEOS.validate_row(line, location, rules))
     return verdicts
-
-
-# Deletes every character an id may hold: what is left of a block's ids must be separators only.
-_ID_CHARS = str.maketrans("", "", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-_TIMESTAMPS = re.compile(rf"{RFC3339.pattern}(?:\n{RFC3339.pattern})*")
-
-
-def validate_raw_block(block: bytes, location: BatchLocation, rules: Rules) -> list[VideoLike] | None:
-    """The whole block, when every line is a row the fast path vouches for; else None.
-
-    `block` is whole JSON lines joined by newlines. One msgspec call decodes it as an array and a
-    few C-speed checks over the joined values of all rows do what pydantic does row by row;
-    anything unusual (escapes, blank lines, a value out of place) answers None and the caller goes
-    line by line.
-    """
-    if b"\\" in block or b"\n\n" in block or not block.strip():
-        return None  # escapes could hide separators inside values: leave those to the slow path
-    block_decoder, _ = _decoders()
-    try:
-        rows = block_decoder.decode(b"[" + block.replace(b"\n", b",") + b"]")
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        return None
-    if len(rows) != block.count(b"\n") + 1:
-        return None  # some line held more than one value
-    ids = "\n".join([r.video_id for r in rows] + [r.creator_id for r in rows])
-    times = "\n".join([r.posted_at for r in rows])
-    if (
-        ids.translate(_ID_CHARS) != "\n" * (2 * len(rows) - 1)
-        or _TIMESTAMPS.fullmatch(times) is None
-        or not _real_days(times)
-        or {r.market for r in rows} != {location.market}
-        or not {r.category for r in rows} <= rules.categories.keys()
-    ):
-        return None
-    return list(rows)
 
 
 def _vouch(row: FastVideo) -> bool:
