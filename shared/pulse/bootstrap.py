@@ -154,7 +154,7 @@ def api_services() -> ApiServices:
     settings = api_settings()
     rules = load_rules()
     lists = DynamoListStore(settings.state_table)
-    campaigns = DynamoCampaignStore(settings.state_table, _clock)
+    campaigns = DynamoCampaignStore(settings.state_table)
     now = _clock
     return ApiServices(
         rules=rules,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import (
     BaseModel,
@@ -21,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from pulse.core.clock import Clock, stamp
 from pulse.core.types import DATE_PATTERN, CategorySlug, MarketCode
 
 MAX_OFFERED = 10
@@ -88,3 +90,42 @@ def offered(campaigns: Iterable[Campaign], market: str, category: str, day: dt.d
         OfferedCampaign(campaign_id=c.campaign_id, advertiser=c.advertiser, priority=c.priority)
         for c in running[:MAX_OFFERED]
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCampaign:
+    """A campaign as stored, with the revision its next write must find (0: none stored yet)."""
+
+    campaign: Campaign | None
+    revision: int
+
+
+class CampaignStore(Protocol):
+    def get(self, campaign_id: str) -> Campaign | None: ...
+
+    def read(self, campaign_id: str) -> StoredCampaign: ...
+
+    def write(self, campaign: Campaign, replacing: StoredCampaign) -> bool:
+        """Store `campaign` if `replacing` is still what is stored; False if it changed meanwhile."""
+        ...
+
+    def in_market(self, market: str) -> list[Campaign]: ...
+
+
+class CampaignConflict(RuntimeError):
+    """The campaign kept changing under this PUT."""
+
+
+PUT_ATTEMPTS = 3
+
+
+def put_campaign(store: CampaignStore, campaign_id: str, spec: CampaignSpec, clock: Clock) -> Campaign:
+    """`PUT /v1/campaigns/{id}`: each write is conditioned on the revision it read, so concurrent
+    PUTs of one campaign cannot leave it and its market copies disagreeing; a PUT that lost the
+    race reads again and retries, a few times."""
+    for _ in range(PUT_ATTEMPTS):
+        stored = store.read(campaign_id)
+        campaign = Campaign(**spec.model_dump(), campaign_id=campaign_id, updated_at=stamp(clock))
+        if store.write(campaign, replacing=stored):
+            return campaign
+    raise CampaignConflict(f"campaign {campaign_id} changed {PUT_ATTEMPTS} times during one PUT")

@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from pulse.bootstrap import api_services
+from pulse.campaigns import campaign as campaigns
 from pulse.campaigns.campaign import CampaignSpec
 from pulse.core.types import CATEGORY, ID, MARKET, MONTH
 from pulse.entrypoints.api.models import (
@@ -321,7 +322,8 @@ def put_campaign(
     )
     if unknown:
         raise ApiError(400, "invalid_request", f"not programme markets or categories: {', '.join(unknown)}")
-    return _campaign(api_services().campaigns.put(campaign_id, spec))
+    services = api_services()
+    return _campaign(campaigns.put_campaign(services.campaigns, campaign_id, spec, services.clock))
 
 
 @app.get("/v1/campaigns/<campaign_id>", responses=ANSWERS)
