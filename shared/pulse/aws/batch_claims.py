@@ -1,4 +1,4 @@
-"""Run claims in the state table: `pk = <run id>, sk = CLAIM` (see batch_runs): `BATCH#<folder>`
+"""Run claims in the state table: `pk = <run id>, sk = CLAIM` (see pulse.core.runs): `BATCH#<folder>`
 for a batch, `PAYOUT#<market>#<month>` for a month end."""
 
 from __future__ import annotations
