@@ -32,10 +32,6 @@ class RunningClock:
         return self._start + dt.timedelta(seconds=time.monotonic() - self._origin)
 
 
-def today(clock: Clock) -> dt.date:
-    return clock().date()
-
-
 def epoch_seconds(clock: Clock) -> int:
     return int(clock().timestamp())
 
