@@ -88,9 +88,7 @@ def handler_cpu(calls: int = 20_000) -> tuple[float, float]:
 
     rules = load_rules()
     lists: Any = _Lists()  # only what a lookup reads
-    lookups = PlacementLookups(
-        lists, _Campaigns(), rules, cache_seconds=3600, today=lambda: system_clock().date()
-    )
+    lookups = PlacementLookups(lists, _Campaigns(), rules, clock=system_clock, cache_seconds=3600)
     nothing: Any = None  # the stores a lookup never touches
     stub = ApiServices(
         rules=rules,

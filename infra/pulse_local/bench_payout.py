@@ -33,7 +33,7 @@ def pure(creators: int) -> None:
     started = time.perf_counter()
     summary = summarize(_statements(creators), "US", "2026-10", terms_for("US", load_rules()))
     elapsed = time.perf_counter() - started
-    print(f"{elapsed:.2f} {summary['creators']}")
+    print(f"{elapsed:.2f} {summary.creators}")
 
 
 if __name__ == "__main__":

@@ -159,9 +159,7 @@ def api_services() -> ApiServices:
     return ApiServices(
         rules=rules,
         clock=now,
-        lookups=PlacementLookups(
-            lists, campaigns, rules, cache_seconds=settings.cache_seconds, today=lambda: now().date()
-        ),
+        lookups=PlacementLookups(lists, campaigns, rules, clock=now, cache_seconds=settings.cache_seconds),
         lists=lists,
         eligibility=DynamoEligibilityStore(settings.state_table, _clock),
         campaigns=campaigns,

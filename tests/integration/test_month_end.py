@@ -137,8 +137,8 @@ def test_a_concurrent_run_is_refused_while_the_first_holds_the_month(stack: Stac
             run_month_end("US", "2026-10", deps)
         release.set()
         worker.join(10)
-        assert results[0]["creators"] == 1
-        assert run_month_end("US", "2026-10", deps)["duplicate"] is True
+        assert results[0].summary.creators == 1
+        assert run_month_end("US", "2026-10", deps).duplicate is True
         deps.store.close = original  # type: ignore[method-assign]
 
 

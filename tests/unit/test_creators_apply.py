@@ -20,9 +20,10 @@ def _apply(
     location = locate_batch(f"creators/market=US/snapshot={snapshot}/_manifest.json")
     parsed = [CreatorRow.model_validate(r) for r in rows]
     stream: Iterator[Accepted[CreatorRow]] = iter(Accepted("p.jsonl", i + 1, r) for i, r in enumerate(parsed))
-    return CreatorsApplier(store, store.rosters, events, RULES).apply(
+    outcome = CreatorsApplier(store, store.rosters, events, RULES).apply(
         location, stream, {r.creator_id for r in parsed}, lambda a, r: None
     )
+    return outcome.as_json()
 
 
 def test_first_snapshot_writes_every_creator_and_announces_each_status() -> None:

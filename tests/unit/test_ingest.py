@@ -12,6 +12,7 @@ from pulse.ingest.datasets import CREATORS, Rejection
 from pulse.ingest.manifest import BatchLocation, locate_batch
 from pulse.ingest.parts import write_part
 from pulse.ingest.records import CreatorRow
+from pulse.ingest.report import Outcome
 from tests.factories import CREATOR_COLUMNS, creator
 from tests.fakes import MemoryPartSource, MemorySink
 
@@ -22,6 +23,10 @@ LOCATION = locate_batch(FOLDER + "_manifest.json")
 
 def _now() -> dt.datetime:
     return dt.datetime(2026, 11, 27, 3, 0, tzinfo=dt.UTC)
+
+
+class Applied(Outcome):
+    applied: int
 
 
 class RecordingApplier:
@@ -37,14 +42,14 @@ class RecordingApplier:
         rows: Iterator[Accepted[CreatorRow]],
         accepted_ids: set[str],
         reject: RejectRow,
-    ) -> dict[str, Any]:
+    ) -> Applied:
         self.calls += 1
         for accepted in rows:
             if accepted.row.creator_id.startswith("x"):
                 reject(accepted, Rejection("not_wanted", "creator_id", "starts with x"))
             else:
                 self.rows.append(accepted)
-        return {"applied": len(self.rows)}
+        return Applied(applied=len(self.rows))
 
 
 def _part(rows: list[dict[str, Any]], key: str) -> bytes:
@@ -81,7 +86,7 @@ def test_valid_rows_are_applied_and_invalid_ones_rejected_with_file_line_field()
         4,
     )
     assert report.rejected_by_reason == {"duplicate_id": 1, "invalid_value": 2, "not_wanted": 1}
-    assert report.outcome == {"applied": 2}
+    assert report.outcome == Applied(applied=2)
     rejected = [json.loads(line) for line in sink.rejected[0].splitlines()]
     assert [(r["file"], r["line"], r["field"], r["reason"]) for r in rejected] == [
         ("p0.jsonl.gz", 2, "followers", "invalid_value"),

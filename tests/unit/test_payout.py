@@ -73,7 +73,7 @@ def test_the_invariants_hold_for_any_ledger(
         statement(f"c{i}", "2026-11", Totals(g, a, n, 1), opening, terms)
         for i, (g, a, opening, n) in enumerate(rows)
     ]
-    summary = summarize(statements, "US", "2026-11", terms)
+    summary = summarize(statements, "US", "2026-11", terms).as_json()
     totals = summary["totals"]
     assert all(summary["invariants"].values())
     assert totals["net_revenue_micros"] == totals["creator_share_micros"] + totals["platform_share_micros"]

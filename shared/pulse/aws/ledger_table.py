@@ -22,6 +22,7 @@ import uuid
 import zlib
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -30,9 +31,12 @@ from pulse.aws import clients, market_markers
 from pulse.aws.dynamo import batch_get
 from pulse.aws.market_markers import closed_key
 from pulse.core.clock import Clock, stamp, system_clock
-from pulse.money.ledger import TOTALS_FIELDS, LedgerEntry, Totals
+from pulse.money.ledger import LedgerEntry, Totals
 
 TOTAL_SHARDS = 8
+# A totals item holds one number attribute per field of Totals, under the field's own name.
+TOTALS_FIELDS = tuple(f.name for f in fields(Totals))
+_ADD_TOTALS = ", ".join(f"{name} :t{i}" for i, name in enumerate(TOTALS_FIELDS))
 _MAX_ITEMS = 100
 _ATTEMPTS = 8
 
@@ -169,7 +173,7 @@ class DynamoLedgerStore:
                         "TableName": self._table,
                         "Key": total_key(market, month, creator, shard),
                         "UpdateExpression": "SET market = :mk, #mo = :mo, creator_id = :c, gsi1pk = :gp, "
-                        "gsi1sk = :gs ADD gross_micros :g, adjustments_micros :a, impressions :i, entries :n",
+                        f"gsi1sk = :gs ADD {_ADD_TOTALS}",
                         "ExpressionAttributeNames": {"#mo": "month"},
                         "ExpressionAttributeValues": {
                             ":mk": {"S": market},
@@ -177,10 +181,10 @@ class DynamoLedgerStore:
                             ":c": {"S": creator},
                             ":gp": {"S": f"TOTALS#{market}#{month}"},
                             ":gs": {"S": f"{creator}#{shard}"},
-                            ":g": {"N": str(total.gross_micros)},
-                            ":a": {"N": str(total.adjustments_micros)},
-                            ":i": {"N": str(total.impressions)},
-                            ":n": {"N": str(total.entries)},
+                            **{
+                                f":t{i}": {"N": str(getattr(total, name))}
+                                for i, name in enumerate(TOTALS_FIELDS)
+                            },
                         },
                     }
                 }
@@ -196,4 +200,4 @@ class DynamoLedgerStore:
 
 def totals_from_item(item: dict[str, Any]) -> Totals:
     """A totals item (or a shard of one) as the domain's Totals; absent counters are 0."""
-    return Totals(*(int(item.get(name, {}).get("N", "0")) for name in TOTALS_FIELDS))
+    return Totals(**{name: int(item.get(name, {}).get("N", "0")) for name in TOTALS_FIELDS})

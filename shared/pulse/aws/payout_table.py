@@ -26,7 +26,7 @@ from pulse.core.concurrency import bounded_map
 from pulse.core.types import previous_month
 from pulse.money.ledger import Totals
 from pulse.money.month_end import MonthOrderError
-from pulse.money.payout import Statement
+from pulse.money.payout import PayoutSummary, Statement
 
 STATEMENT_SHARDS = 16
 # The statement's integer fields go to DynamoDB as numbers, the rest as strings.
@@ -136,7 +136,7 @@ class S3PayoutReports:
     def __init__(self, bucket: str) -> None:
         self._bucket = bucket
 
-    def write(self, market: str, month: str, statements_csv: Path, summary: dict[str, Any]) -> None:
+    def write(self, market: str, month: str, statements_csv: Path, summary: PayoutSummary) -> None:
         prefix = f"payouts/market={market}/month={month}/"
         clients.s3().upload_file(
             str(statements_csv),
@@ -147,6 +147,6 @@ class S3PayoutReports:
         clients.s3().put_object(
             Bucket=self._bucket,
             Key=prefix + "summary.json",
-            Body=json.dumps(summary, indent=2).encode(),
+            Body=json.dumps(summary.as_json(), indent=2).encode(),
             ContentType="application/json",
         )

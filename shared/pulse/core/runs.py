@@ -10,7 +10,12 @@ failed, so that Lambda's prompt retry runs it again instead of waiting out the l
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from pulse.core.summary import Summary
+
+S = TypeVar("S", bound=Summary)
 
 
 class RunInProgress(RuntimeError):
@@ -34,25 +39,37 @@ class ClaimStore(Protocol):
     def release(self, run_id: str, token: str) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class RunResult(Generic[S]):
+    """A run's summary, and whether an earlier run with the same token had already done it."""
+
+    summary: S
+    duplicate: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.summary.as_json(), "duplicate": self.duplicate}
+
+
 def run_once(
     claims: ClaimStore,
     run_id: str,
     token: str,
-    work: Callable[[], dict[str, Any]],
+    work: Callable[[], S],
+    summary_type: type[S],
     *,
     lease_seconds: int,
     attempt: str = "",
-) -> dict[str, Any]:
-    """The run's summary plus `duplicate`: True when an earlier run with this token completed it."""
+) -> RunResult[S]:
+    """Claim, run and complete `run_id`; a completed run's stored summary comes back as `summary_type`."""
     earlier = claims.claim(run_id, token, lease_seconds, attempt)
     if earlier is not None:
-        return {**earlier, "duplicate": True}
+        return RunResult(summary_type.model_validate(earlier), duplicate=True)
     try:
         summary = work()
-        claims.complete(run_id, token, summary)
+        claims.complete(run_id, token, summary.as_json())
     except BaseException:
         # Lambda's retry can then run it again at once (the run is idempotent), instead of
         # waiting out the lease; a claim that did complete is not released.
         claims.release(run_id, token)
         raise
-    return {**summary, "duplicate": False}
+    return RunResult(summary, duplicate=False)

@@ -14,7 +14,9 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+from pydantic import ConfigDict
 
 from pulse.core.concurrency import bounded_map
 from pulse.core.events import EventPublisher
@@ -23,8 +25,33 @@ from pulse.eligibility.evaluation import Eligibility, Status, evaluate
 from pulse.ingest.batch import Accepted, RejectRow
 from pulse.ingest.manifest import BatchLocation
 from pulse.ingest.records import CreatorRow
+from pulse.ingest.report import Outcome
 
 CHUNK = 1000  # rows per unit of work: 10 BatchGetItem calls, and writes that fill whole batches
+
+
+class CreatorsOutcome(Outcome):
+    """A creators snapshot applied: what was written, what changed status, who went absent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    snapshot: str
+    records_written: int
+    records_unchanged: int
+    status_changes: int
+    became: dict[Status, int]
+    marked_absent: int
+
+
+class CreatorsSuperseded(Outcome):
+    """A snapshot older than the market's latest: nothing is written."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    snapshot: str
+    superseded_by: str
+    records_written: Literal[0] = 0
+    status_changes: Literal[0] = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +152,13 @@ class CreatorsApplier:
         rows: Iterator[Accepted[CreatorRow]],
         accepted_ids: set[str],
         reject: RejectRow,
-    ) -> dict[str, Any]:
+    ) -> CreatorsOutcome | CreatorsSuperseded:
         snapshot = location.snapshot
         assert snapshot is not None  # the creators folder layout always names its snapshot
         market = location.market
         latest = self._store.latest_snapshot(market)
         if latest is not None and snapshot < latest:
-            return {"snapshot": snapshot, "superseded_by": latest, "records_written": 0, "status_changes": 0}
+            return CreatorsSuperseded(snapshot=snapshot, superseded_by=latest)
 
         def apply_chunk(chunk: list[CreatorRow]) -> Plan:
             # A market's first snapshot has nothing stored to compare with: skip the reads.
@@ -156,14 +183,14 @@ class CreatorsApplier:
         self._rosters.write(market, snapshot, accepted_ids)
         if latest is None or snapshot > latest:
             self._store.set_latest_snapshot(market, snapshot)
-        return {
-            "snapshot": snapshot,
-            "records_written": totals["records_written"],
-            "records_unchanged": totals["unchanged"],
-            "status_changes": totals["status_changes"],
-            "became": {s: totals[f"became_{s}"] for s in ("active", "invited", "ineligible")},
-            "marked_absent": len(absent),
-        }
+        return CreatorsOutcome(
+            snapshot=snapshot,
+            records_written=totals["records_written"],
+            records_unchanged=totals["unchanged"],
+            status_changes=totals["status_changes"],
+            became={s: totals[f"became_{s}"] for s in ("active", "invited", "ineligible")},
+            marked_absent=len(absent),
+        )
 
     def _absent_since(self, market: str, latest: str | None, accepted_ids: set[str]) -> list[str]:
         """Creators of the latest applied snapshot that this one no longer holds."""

@@ -41,24 +41,25 @@ def handle_manifest_notifications(
             continue
         ctx = ingest_context(bucket)
         token = f"{obj.etag}:{obj.sequencer or ''}"
-        summary = run_batch(location, token, ctx, attempt)
+        run = run_batch(location, token, ctx, attempt)
+        summary = run.summary
         logger.info(
             "batch done",
             extra={
                 "manifest_key": key,
-                "status": summary["status"],
-                "duplicate": summary["duplicate"],
-                "rows_read": summary["rows_read"],
-                "rows_rejected": summary["rows_rejected"],
+                "status": summary.status,
+                "duplicate": run.duplicate,
+                "rows_read": summary.rows_read,
+                "rows_rejected": summary.rows_rejected,
             },
         )
-        if summary["duplicate"]:
+        if run.duplicate:
             metrics.add_metric(name="DuplicateNotifications", unit=MetricUnit.Count, value=1)
         else:
-            metrics.add_metric(name="RowsProcessed", unit=MetricUnit.Count, value=summary["rows_read"])
-            metrics.add_metric(name="RowsAccepted", unit=MetricUnit.Count, value=summary["rows_accepted"])
-            metrics.add_metric(name="RowsRejected", unit=MetricUnit.Count, value=summary["rows_rejected"])
-            name = "BatchesProcessed" if summary["status"] == "processed" else "BatchesRejected"
+            metrics.add_metric(name="RowsProcessed", unit=MetricUnit.Count, value=summary.rows_read)
+            metrics.add_metric(name="RowsAccepted", unit=MetricUnit.Count, value=summary.rows_accepted)
+            metrics.add_metric(name="RowsRejected", unit=MetricUnit.Count, value=summary.rows_rejected)
+            name = "BatchesProcessed" if summary.status == "processed" else "BatchesRejected"
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-        results.append({"manifest_key": key, **summary})
+        results.append({"manifest_key": key, **run.as_json()})
     return {"batches": results}

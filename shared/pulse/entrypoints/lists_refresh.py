@@ -39,10 +39,10 @@ def refresh_lists(event: dict[str, Any]) -> dict[str, Any]:
     results = []
     for market in markets:
         result = refresh_market(market, publication.rankings, publication.publisher)
-        logger.info("lists refreshed", extra=result)
-        if result["published"] is not None:
-            entries = sum(result["published"]["entries"].values())
+        logger.info("lists refreshed", extra=result.as_json())
+        if result.published is not None:
+            entries = sum(result.published.entries.values())
             metrics.add_metric(name="ListEntries", unit=MetricUnit.Count, value=entries)
             metrics.add_metric(name="ListsPublished", unit=MetricUnit.Count, value=1)
-        results.append(result)
+        results.append(result.as_json())
     return {"markets": results}

@@ -47,21 +47,22 @@ def run_payouts(event: dict[str, Any], attempt: str = "") -> dict[str, Any]:
     logger.info("payout requested", extra={"month": month, "markets": markets})
     results = []
     for market in markets:
-        summary = run_month_end(market, month, deps, attempt)
+        run = run_month_end(market, month, deps, attempt)
+        summary = run.summary
         logger.info(
             "payout run",
             extra={
                 "market": market,
                 "month": month,
-                "duplicate": summary["duplicate"],
-                "creators": summary["creators"],
+                "duplicate": run.duplicate,
+                "creators": summary.creators,
             },
         )
-        if not summary["duplicate"]:
+        if not run.duplicate:
             metrics.add_metric(name="PayoutRuns", unit=MetricUnit.Count, value=1)
             metrics.add_metric(
-                name="PayoutPayableMicros", unit=MetricUnit.Count, value=summary["totals"]["payable_micros"]
+                name="PayoutPayableMicros", unit=MetricUnit.Count, value=summary.totals.payable_micros
             )
-            metrics.add_metric(name="PayoutStatements", unit=MetricUnit.Count, value=summary["creators"])
-        results.append(summary)
+            metrics.add_metric(name="PayoutStatements", unit=MetricUnit.Count, value=summary.creators)
+        results.append(run.as_json())
     return {"month": month, "runs": results}

@@ -28,7 +28,7 @@ from pulse.core.rules import Rules
 from pulse.ingest.datasets import DatasetSpec, R, Rejection
 from pulse.ingest.manifest import MANIFEST_NAME, BatchError, BatchLocation, parse_manifest
 from pulse.ingest.read_phase import PartSource, ReadPhase, RejectLog
-from pulse.ingest.report import BatchProblem, IngestReport
+from pulse.ingest.report import BatchProblem, IngestReport, Outcome
 
 
 class ReportSink(Protocol):
@@ -54,7 +54,7 @@ class Applier(Protocol[R]):
 
     def apply(
         self, location: BatchLocation, rows: Iterator[Accepted[R]], accepted_ids: set[str], reject: RejectRow
-    ) -> dict[str, Any]: ...
+    ) -> Outcome: ...
 
 
 def _values(row: Any) -> dict[str, Any]:
@@ -113,7 +113,7 @@ def ingest_batch(
                     )
                 else:
                     problem_report = None
-            outcome: dict[str, Any] = {}
+            outcome = Outcome()
             if problem_report is None:
 
                 def reject(accepted: Accepted[Any], rejection: Rejection) -> None:
@@ -143,7 +143,7 @@ def _report(
     rejects: RejectLog,
     *,
     problem: BatchProblem | None,
-    outcome: dict[str, Any],
+    outcome: Outcome,
     started: dt.datetime,
     finished: dt.datetime,
 ) -> IngestReport:

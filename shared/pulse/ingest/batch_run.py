@@ -8,16 +8,42 @@ without touching anything; a new upload of the manifest (a new sequencer) is a n
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar, Literal
+
+from pydantic import SerializeAsAny
 
 from pulse.core.clock import Clock
 from pulse.core.events import EventPublisher
 from pulse.core.rules import Rules
-from pulse.core.runs import ClaimStore, run_once
+from pulse.core.runs import ClaimStore, RunResult, run_once
+from pulse.core.summary import Summary
 from pulse.ingest.batch import Applier, ReportSink, ingest_batch
 from pulse.ingest.datasets import SPECS
-from pulse.ingest.manifest import BatchLocation
+from pulse.ingest.manifest import BatchLocation, Dataset
 from pulse.ingest.read_phase import PartSource
+from pulse.ingest.report import BatchProblem, IngestReport, Outcome
+
+
+class BatchRunSummary(Summary):
+    """A batch run's summary: the event's detail (spec §6), the report's status and the outcome."""
+
+    omitted_when_none: ClassVar[frozenset[str]] = frozenset({"error"})
+
+    dataset: Dataset
+    market: str
+    batch: str
+    rows_read: int
+    rows_accepted: int
+    rows_rejected: int
+    rejected_by_reason: dict[str, int]
+    report_key: str
+    error: BatchProblem | None = None
+    status: Literal["processed", "rejected"]
+    outcome: SerializeAsAny[Outcome]
+
+    @classmethod
+    def of(cls, report: IngestReport) -> BatchRunSummary:
+        return cls(**report.event_detail(), status=report.status, outcome=report.outcome)
 
 
 @dataclass(frozen=True)
@@ -33,10 +59,12 @@ class IngestContext:
     workdir: str | None = None
 
 
-def run_batch(location: BatchLocation, token: str, ctx: IngestContext, attempt: str = "") -> dict[str, Any]:
-    """Process the batch once; returns the run's summary (the event detail plus `duplicate`)."""
+def run_batch(
+    location: BatchLocation, token: str, ctx: IngestContext, attempt: str = ""
+) -> RunResult[BatchRunSummary]:
+    """Process the batch once (a redelivery gets the first run's summary back, as a duplicate)."""
 
-    def work() -> dict[str, Any]:
+    def work() -> BatchRunSummary:
         report = ingest_batch(
             replace(location, upload=token),
             SPECS[location.dataset],
@@ -48,8 +76,14 @@ def run_batch(location: BatchLocation, token: str, ctx: IngestContext, attempt: 
             workdir=ctx.workdir,
         )
         ctx.events.publish(report.event_type, [report.event_detail()])
-        return {**report.event_detail(), "status": report.status, "outcome": report.outcome}
+        return BatchRunSummary.of(report)
 
     return run_once(
-        ctx.claims, f"BATCH#{location.folder}", token, work, lease_seconds=ctx.lease_seconds, attempt=attempt
+        ctx.claims,
+        f"BATCH#{location.folder}",
+        token,
+        work,
+        BatchRunSummary,
+        lease_seconds=ctx.lease_seconds,
+        attempt=attempt,
     )

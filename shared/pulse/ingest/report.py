@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
 
+from pulse.core.summary import Summary
 from pulse.ingest.manifest import Dataset
+
+
+class Outcome(Summary):
+    """What a dataset's apply phase did. Each dataset's applier returns its own subclass (for
+    example `pulse.lists.videos_snapshot.VideosOutcome`); a batch rejected before the apply phase
+    has the empty outcome. A report read back from JSON keeps every field of the outcome it had."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
 
 
 class BatchProblem(BaseModel):
@@ -35,7 +44,7 @@ class IngestReport(BaseModel):
     rejected_by_reason: dict[str, int]
     error: BatchProblem | None = None
     files: list[FileCount] = Field(default_factory=list)
-    outcome: dict[str, Any] = Field(default_factory=dict)
+    outcome: SerializeAsAny[Outcome] = Field(default_factory=Outcome)
     rules_version: str
     started_at: str
     finished_at: str

@@ -8,13 +8,13 @@ a lookup that raced a publication still answers from one whole version.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from pulse.campaigns.campaign import Campaign, OfferedCampaign, offered
+from pulse.core.clock import Clock
 from pulse.core.rules import Rules
 from pulse.lists.publication import ListVersion, Placement
 from pulse.lists.ranking import Ranked
@@ -56,22 +56,23 @@ class PlacementLookups:
         campaigns: CampaignReader,
         rules: Rules,
         *,
+        clock: Clock,
         cache_seconds: float = 10.0,
-        clock: Callable[[], float] = time.monotonic,
-        today: Callable[[], dt.date],
+        ticks: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`clock` says what day it is (campaigns run on UTC days); `ticks` times the caches."""
         self._lists = lists
         self._campaigns = campaigns
         self._rules = rules
         self._ttl = cache_seconds
         self._clock = clock
-        self._today = today
+        self._ticks = ticks
         self._versions: dict[str, tuple[float, ListVersion | None]] = {}
         self._offers: dict[tuple[str, str], tuple[float, tuple[OfferedCampaign, ...]]] = {}
         self._market_campaigns: dict[str, tuple[float, list[Campaign]]] = {}
 
     def current_version(self, market: str) -> ListVersion | None:
-        now = self._clock()
+        now = self._ticks()
         cached = self._versions.get(market)
         if cached is not None and cached[0] > now:
             return cached[1]
@@ -114,7 +115,7 @@ class PlacementLookups:
         return Lookup(video_id, market, False, version, None, (), None, None, ())
 
     def _offers_for(self, market: str, category: str) -> tuple[OfferedCampaign, ...]:
-        now = self._clock()
+        now = self._ticks()
         cached = self._offers.get((market, category))
         if cached is not None and cached[0] > now:
             return cached[1]
@@ -122,6 +123,6 @@ class PlacementLookups:
         if stored is None or stored[0] <= now:
             stored = (now + self._ttl, self._campaigns.in_market(market))
             self._market_campaigns[market] = stored
-        offers = tuple(offered(stored[1], market, category, self._today()))
+        offers = tuple(offered(stored[1], market, category, self._clock().date()))
         self._offers[(market, category)] = (now + self._ttl, offers)
         return offers

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from pulse.core.events import EventPublisher
 from pulse.core.rules import Rules
+from pulse.core.summary import Summary
 from pulse.eligibility.evaluation import CurrentEligibility, placement_block
 from pulse.lists.ranking import Ranked, published
 
@@ -74,6 +75,17 @@ class EligibilityReader(Protocol):
     def current(self, market: str, creator_ids: Iterable[str]) -> dict[str, CurrentEligibility]: ...
 
 
+class PublicationOutcome(Summary):
+    """What a publication reports: the event's detail, and whether it was skipped as unchanged."""
+
+    market: str
+    list_version: str
+    snapshot: str
+    entries: dict[str, int]
+    excluded: dict[str, int]
+    unchanged: bool
+
+
 @dataclass(frozen=True)
 class Publication:
     version: ListVersion
@@ -90,9 +102,8 @@ class Publication:
             "excluded": self.excluded,
         }
 
-    def outcome(self) -> dict[str, Any]:
-        """What the run reports: the event's detail, and whether it was skipped as unchanged."""
-        return {**self.event_detail(), "unchanged": self.unchanged}
+    def outcome(self) -> PublicationOutcome:
+        return PublicationOutcome(**self.event_detail(), unchanged=self.unchanged)
 
 
 REPUBLISH_AFTER = dt.timedelta(hours=12)

@@ -9,15 +9,49 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import ClassVar, Protocol
+
+from pydantic import ConfigDict
 
 from pulse.core.events import EventPublisher
 from pulse.core.rules import Rules
+from pulse.core.summary import Summary
 from pulse.ingest.batch import Accepted, RejectRow
 from pulse.ingest.manifest import BatchLocation
 from pulse.ingest.records import VideoRow
-from pulse.lists.publication import EligibilityReader, ListStore, Publication, publish_lists
+from pulse.ingest.report import Outcome
+from pulse.lists.publication import (
+    EligibilityReader,
+    ListStore,
+    Publication,
+    PublicationOutcome,
+    publish_lists,
+)
 from pulse.lists.ranking import Ranked, RankingSpill
+
+
+class VideosOutcome(Outcome):
+    """A videos snapshot ranked: the pools, the top k kept, and its publication. A late snapshot
+    (older than the latest ranked) is kept but not published: `superseded_by` names the latest."""
+
+    model_config = ConfigDict(extra="forbid")  # the outcome as the applier makes it: exactly these
+    omitted_when_none: ClassVar[frozenset[str]] = frozenset({"superseded_by"})
+
+    snapshot: str
+    pool_sizes: dict[str, int]
+    top_k: dict[str, int]
+    superseded_by: str | None = None
+    published: PublicationOutcome | None
+
+
+class RefreshOutcome(Summary):
+    """One market's daily refresh: its publication, or why there was nothing to publish."""
+
+    omitted_when_none: ClassVar[frozenset[str]] = frozenset({"reason"})
+
+    market: str
+    published: PublicationOutcome | None
+    reason: str | None = None
 
 
 class RankingStore(Protocol):
@@ -77,7 +111,7 @@ class VideosApplier:
         rows: Iterator[Accepted[VideoRow]],
         accepted_ids: set[str],
         reject: RejectRow,
-    ) -> dict[str, Any]:
+    ) -> VideosOutcome:
         snapshot = location.snapshot
         assert snapshot is not None  # the videos folder layout always names its snapshot
         market = location.market
@@ -87,26 +121,26 @@ class VideosApplier:
             ranked = spill.select(self._rules.top_percent_bps)
             pools = dict(spill.pool_sizes)
         self._rankings.save(market, snapshot, ranked)
-        outcome: dict[str, Any] = {
-            "snapshot": snapshot,
-            "pool_sizes": pools,
-            "top_k": {category: len(entries) for category, entries in ranked.items()},
-        }
+        top_k = {category: len(entries) for category, entries in ranked.items()}
         latest = self._rankings.latest_snapshot(market)
         if latest is not None and snapshot < latest:
             # A late, older snapshot is ranked and kept but never replaces newer lists.
-            return {**outcome, "superseded_by": latest, "published": None}
+            return VideosOutcome(
+                snapshot=snapshot, pool_sizes=pools, top_k=top_k, superseded_by=latest, published=None
+            )
         publication = self._publisher.publish(market, snapshot, ranked)
         self._rankings.set_latest_snapshot(market, snapshot)
-        return {**outcome, "published": publication.outcome()}
+        return VideosOutcome(
+            snapshot=snapshot, pool_sizes=pools, top_k=top_k, published=publication.outcome()
+        )
 
 
-def refresh_market(market: str, rankings: RankingStore, publisher: ListPublisher) -> dict[str, Any]:
+def refresh_market(market: str, rankings: RankingStore, publisher: ListPublisher) -> RefreshOutcome:
     """Re-publish the market's latest ranked snapshot with the current eligibility (daily)."""
     snapshot = rankings.latest_snapshot(market)
     if snapshot is None:
-        return {"market": market, "published": None, "reason": "no videos snapshot yet"}
+        return RefreshOutcome(market=market, published=None, reason="no videos snapshot yet")
     ranked = rankings.load(market, snapshot)
     if ranked is None:
-        return {"market": market, "published": None, "reason": f"ranking of {snapshot} is missing"}
-    return {"market": market, "published": publisher.publish(market, snapshot, ranked).outcome()}
+        return RefreshOutcome(market=market, published=None, reason=f"ranking of {snapshot} is missing")
+    return RefreshOutcome(market=market, published=publisher.publish(market, snapshot, ranked).outcome())

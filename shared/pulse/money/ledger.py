@@ -9,10 +9,13 @@ and a replayed row, finding its entry, adds nothing. See docs/design.md ("Ledger
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Literal, Protocol
+
+from pydantic import ConfigDict
 
 from pulse.core.concurrency import bounded_map
 from pulse.core.types import next_month
@@ -20,6 +23,7 @@ from pulse.ingest.batch import Accepted, RejectRow
 from pulse.ingest.datasets import Rejection
 from pulse.ingest.manifest import BatchLocation
 from pulse.ingest.records import AdjustmentRow, RevenueRow
+from pulse.ingest.report import Outcome
 
 Kind = Literal["revenue", "adjustment"]
 CHUNK = 500  # rows per unit of work: attribution reads for them, then their transactions
@@ -78,7 +82,28 @@ class Totals:
         )
 
 
-TOTALS_FIELDS = ("gross_micros", "adjustments_micros", "impressions", "entries")
+class RevenueOutcome(Outcome):
+    """A revenue batch booked: entries recorded (and their sum), repeats, unattributable rows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entries_recorded: int
+    duplicates: int  # rows an earlier batch counted (rejected as duplicate_row)
+    not_on_list: int
+    revenue_micros_recorded: int
+    booked_late: int  # booked into the next open month because their own was closed
+    last_closed_month: str | None
+
+
+class AdjustmentsOutcome(Outcome):
+    """An adjustments batch booked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entries_recorded: int
+    duplicates: int
+    booked_late: int
+    last_closed_month: str | None
 
 
 class Placements(Protocol):
@@ -120,12 +145,12 @@ def _book(
     return recorded, repeated
 
 
-def _summed(results: Iterable[tuple[int, ...]], width: int) -> list[int]:
-    """The chunks' counts, added up field by field."""
-    totals = [0] * width
-    for result in results:
-        totals = [a + b for a, b in zip(totals, result, strict=True)]
-    return totals
+def _added(chunks: Iterator[Counter[str]]) -> Counter[str]:
+    """The chunks' counts, field by field (`update` keeps zero and negative sums, `+` would not)."""
+    counts: Counter[str] = Counter()
+    for chunk in chunks:
+        counts.update(chunk)
+    return counts
 
 
 def _chunks(rows: Iterator[Accepted[Any]]) -> Iterator[list[Accepted[Any]]]:
@@ -144,11 +169,11 @@ class RevenueApplier:
         rows: Iterator[Accepted[RevenueRow]],
         accepted_ids: set[str],
         reject: RejectRow,
-    ) -> dict[str, Any]:
+    ) -> RevenueOutcome:
         market = location.market
         last_closed = self._ledger.last_closed(market)
 
-        def apply_chunk(chunk: list[Accepted[RevenueRow]]) -> tuple[int, int, int, int, int]:
+        def apply_chunk(chunk: list[Accepted[RevenueRow]]) -> Counter[str]:
             keys = sorted({(a.row.list_version, a.row.video_id) for a in chunk})
             creators = self._placements.creators_of(market, keys)
             entries, by_id = [], {}
@@ -187,24 +212,23 @@ class RevenueApplier:
             recorded, repeated = _book(
                 self._ledger, location, entries, by_id, id_field="row_id", reject=reject
             )
-            late = sum(e.month != e.own_month for e in recorded)
-            return (
-                len(recorded),
-                len(repeated),
-                len(chunk) - len(entries),
-                sum(e.revenue_micros for e in recorded),
-                late,
+            return Counter(
+                entries_recorded=len(recorded),
+                duplicates=len(repeated),
+                not_on_list=len(chunk) - len(entries),
+                revenue_micros_recorded=sum(e.revenue_micros for e in recorded),
+                booked_late=sum(e.month != e.own_month for e in recorded),
             )
 
-        totals = _summed(bounded_map(apply_chunk, _chunks(rows), self._workers), 5)
-        return {
-            "entries_recorded": totals[0],
-            "duplicates": totals[1],
-            "not_on_list": totals[2],
-            "revenue_micros_recorded": totals[3],
-            "booked_late": totals[4],
-            "last_closed_month": last_closed,
-        }
+        counts = _added(bounded_map(apply_chunk, _chunks(rows), self._workers))
+        return RevenueOutcome(
+            entries_recorded=counts["entries_recorded"],
+            duplicates=counts["duplicates"],
+            not_on_list=counts["not_on_list"],
+            revenue_micros_recorded=counts["revenue_micros_recorded"],
+            booked_late=counts["booked_late"],
+            last_closed_month=last_closed,
+        )
 
 
 class AdjustmentsApplier:
@@ -218,11 +242,11 @@ class AdjustmentsApplier:
         rows: Iterator[Accepted[AdjustmentRow]],
         accepted_ids: set[str],
         reject: RejectRow,
-    ) -> dict[str, Any]:
+    ) -> AdjustmentsOutcome:
         market = location.market
         last_closed = self._ledger.last_closed(market)
 
-        def apply_chunk(chunk: list[Accepted[AdjustmentRow]]) -> tuple[int, int, int]:
+        def apply_chunk(chunk: list[Accepted[AdjustmentRow]]) -> Counter[str]:
             entries = [
                 LedgerEntry(
                     kind="adjustment",
@@ -242,12 +266,16 @@ class AdjustmentsApplier:
             recorded, repeated = _book(
                 self._ledger, location, entries, by_id, id_field="adjustment_id", reject=reject
             )
-            return len(recorded), len(repeated), sum(e.month != e.own_month for e in recorded)
+            return Counter(
+                entries_recorded=len(recorded),
+                duplicates=len(repeated),
+                booked_late=sum(e.month != e.own_month for e in recorded),
+            )
 
-        totals = _summed(bounded_map(apply_chunk, _chunks(rows), self._workers), 3)
-        return {
-            "entries_recorded": totals[0],
-            "duplicates": totals[1],
-            "booked_late": totals[2],
-            "last_closed_month": last_closed,
-        }
+        counts = _added(bounded_map(apply_chunk, _chunks(rows), self._workers))
+        return AdjustmentsOutcome(
+            entries_recorded=counts["entries_recorded"],
+            duplicates=counts["duplicates"],
+            booked_late=counts["booked_late"],
+            last_closed_month=last_closed,
+        )

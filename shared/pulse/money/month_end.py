@@ -19,14 +19,14 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from pulse.core.events import EventPublisher
 from pulse.core.rules import Rules
-from pulse.core.runs import ClaimStore, run_once
+from pulse.core.runs import ClaimStore, RunResult, run_once
 from pulse.core.types import next_month, previous_month
 from pulse.money.ledger import Totals
-from pulse.money.payout import CSV_FIELDS, PayoutTerms, Statement, statement, summarize
+from pulse.money.payout import CSV_FIELDS, PayoutSummary, PayoutTerms, Statement, statement, summarize
 
 
 class MonthOrderError(RuntimeError):
@@ -54,7 +54,7 @@ class PayoutStore(Protocol):
 
 
 class PayoutReports(Protocol):
-    def write(self, market: str, month: str, statements_csv: Path, summary: dict[str, Any]) -> None: ...
+    def write(self, market: str, month: str, statements_csv: Path, summary: PayoutSummary) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -101,18 +101,19 @@ def _merged(
         yield current, month_totals, opening
 
 
-def run_month_end(market: str, month: str, deps: MonthEnd, attempt: str = "") -> dict[str, Any]:
+def run_month_end(market: str, month: str, deps: MonthEnd, attempt: str = "") -> RunResult[PayoutSummary]:
     return run_once(
         deps.claims,
         f"PAYOUT#{market}#{month}",
         "month-end",
         lambda: _run(market, month, deps),
+        PayoutSummary,
         lease_seconds=deps.lease_seconds,
         attempt=attempt,
     )
 
 
-def _run(market: str, month: str, deps: MonthEnd) -> dict[str, Any]:
+def _run(market: str, month: str, deps: MonthEnd) -> PayoutSummary:
     last = deps.store.last_closed(market)
     if last is not None and last not in (month, previous_month(month)):
         expected = next_month(last)
@@ -140,7 +141,7 @@ def _run(market: str, month: str, deps: MonthEnd) -> dict[str, Any]:
         summary = summarize(_read(spill), market, month, terms)  # raises before anything is published
         deps.store.save_statements(_read(spill))
         deps.reports.write(market, month, csv_path, summary)
-    deps.events.publish("PayoutRunCompleted", [summary])
+    deps.events.publish("PayoutRunCompleted", [summary.as_json()])
     return summary
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from pulse.core.summary import Summary
 from pulse.money.ledger import Totals
 
 PayoutStatus = Literal["payable", "below_minimum", "negative_balance"]
@@ -43,6 +44,47 @@ CSV_FIELDS = (
     "status",
     "rules_version",
 )
+
+
+class StatusCounts(Summary):
+    payable: int
+    below_minimum: int
+    negative_balance: int
+
+
+class MoneyTotals(Summary):
+    """The statements' money fields added up, and what the platform keeps of the net."""
+
+    opening_balance_micros: int
+    gross_revenue_micros: int
+    adjustments_micros: int
+    net_revenue_micros: int
+    creator_share_micros: int
+    payable_micros: int
+    closing_balance_micros: int
+    platform_share_micros: int
+
+
+class Invariants(Summary):
+    """The invariants of spec §2.5, as checked over the month's statements."""
+
+    every_statement_reconciles: bool
+    net_equals_creator_share_plus_platform_share: bool
+    opening_plus_share_equals_payable_plus_closing: bool
+
+
+class PayoutSummary(Summary):
+    """A market's month end: `summary.json` and the detail of PayoutRunCompleted (spec §5, §6)."""
+
+    market: str
+    month: str
+    currency: str
+    creators: int
+    statuses: StatusCounts
+    impressions: int
+    totals: MoneyTotals
+    invariants: Invariants
+    rules_version: str
 
 
 class InvariantBroken(RuntimeError):
@@ -125,10 +167,10 @@ def statement(creator_id: str, month: str, totals: Totals, opening: int, terms: 
     )
 
 
-def summarize(statements: Iterable[Statement], market: str, month: str, terms: PayoutTerms) -> dict[str, Any]:
+def summarize(statements: Iterable[Statement], market: str, month: str, terms: PayoutTerms) -> PayoutSummary:
     """The run's summary: counts, totals by money field, the platform's share, the invariants
     checked; raises InvariantBroken when they do not hold."""
-    totals = dict.fromkeys(MONEY_FIELDS, 0)
+    sums = dict.fromkeys(MONEY_FIELDS, 0)
     statuses: Counter[str] = Counter()
     creators = 0
     impressions = 0
@@ -140,33 +182,36 @@ def summarize(statements: Iterable[Statement], market: str, month: str, terms: P
         impressions += s.impressions
         platform += s.net_revenue_micros - s.creator_share_micros
         for name in MONEY_FIELDS:
-            totals[name] += getattr(s, name)
+            sums[name] += getattr(s, name)
         if not _reconciles(s, terms):
             wrong.append(s.creator_id)
-    invariants = {
-        "every_statement_reconciles": not wrong,
-        "net_equals_creator_share_plus_platform_share": totals["net_revenue_micros"]
-        == totals["creator_share_micros"] + platform,
-        "opening_plus_share_equals_payable_plus_closing": totals["opening_balance_micros"]
-        + totals["creator_share_micros"]
-        == totals["payable_micros"] + totals["closing_balance_micros"],
-    }
-    summary = {
-        "market": market,
-        "month": month,
-        "currency": terms.currency,
-        "creators": creators,
-        "statuses": {s: statuses[s] for s in ("payable", "below_minimum", "negative_balance")},
-        "impressions": impressions,
-        "totals": {**totals, "platform_share_micros": platform},
-        "invariants": invariants,
-        "rules_version": terms.rules_version,
-    }
-    broken = [name for name, holds in invariants.items() if not holds]
+    totals = MoneyTotals(**sums, platform_share_micros=platform)
+    net_splits = totals.net_revenue_micros == totals.creator_share_micros + totals.platform_share_micros
+    balances_carry = (
+        totals.opening_balance_micros + totals.creator_share_micros
+        == totals.payable_micros + totals.closing_balance_micros
+    )
+    invariants = Invariants(
+        every_statement_reconciles=not wrong,
+        net_equals_creator_share_plus_platform_share=net_splits,
+        opening_plus_share_equals_payable_plus_closing=balances_carry,
+    )
+    summary = PayoutSummary(
+        market=market,
+        month=month,
+        currency=terms.currency,
+        creators=creators,
+        statuses=StatusCounts(**{s: statuses[s] for s in ("payable", "below_minimum", "negative_balance")}),
+        impressions=impressions,
+        totals=totals,
+        invariants=invariants,
+        rules_version=terms.rules_version,
+    )
+    broken = [name for name, holds in invariants if not holds]
     if wrong:
         broken.append(f"statements of {wrong[:5]}")
     if broken:
-        raise InvariantBroken(f"{market} {month}: {', '.join(broken)} does not hold: {summary['totals']}")
+        raise InvariantBroken(f"{market} {month}: {', '.join(broken)} does not hold: {totals.as_json()}")
     return summary
 
 
