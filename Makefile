@@ -25,8 +25,13 @@ run: setup
 demo: setup
 	$(BIN)/python -m pulse_local.run --demo
 
+# The suite spreads over one process per core (pytest-xdist); a module whose tests share a costly
+# fixture is kept on one worker (`xdist_group`). TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= auto
+PYTEST_ALL := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+
 test: setup
-	$(BIN)/python -m pytest -q
+	$(PYTEST_ALL)
 
 # The fast lane: every test that needs no moto and no build (domain, readers, rules, layout), in seconds.
 test-unit: setup
@@ -36,7 +41,7 @@ test-unit: setup
 # datetime.now and time.time; sleeps and the monotonic clock keep real time). Every test runs on
 # the clock the composition root hands out, so none may lean on the date of the run.
 test-future: setup
-	$(BIN)/python -m pytest -q --clock-years-ahead 5
+	$(PYTEST_ALL) --clock-years-ahead 5
 
 lint: setup
 	$(BIN)/ruff check .

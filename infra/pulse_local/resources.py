@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
-
+from pulse.aws import clients
 from pulse_cli.template import REGION, Stack
 
 _TABLE_PROPS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes")
 
 
 def _session_client(service: str, endpoint_url: str | None) -> Any:
-    return boto3.session.Session().client(service, region_name=REGION, endpoint_url=endpoint_url)  # type: ignore[call-overload]
+    return clients.session().client(service, region_name=REGION, endpoint_url=endpoint_url)
 
 
 def create_resources(stack: Stack, endpoint_url: str | None = None) -> None:

@@ -24,6 +24,11 @@ from pulse_local.resources import create_resources
 from pulse_local.run import REVENUE_MONTH, load_demo
 
 
+# One worker runs this module (make test spreads the suite over processes): its stack takes a
+# minute and a half to load, and the tests share it.
+pytestmark = pytest.mark.xdist_group("local_stack")
+
+
 def _http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
     headers = {} if body is None else {"Content-Type": "application/json"}

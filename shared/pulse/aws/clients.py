@@ -12,12 +12,30 @@ if TYPE_CHECKING:
 
 
 @cache
-def _client(service: str) -> Any:
+def _models() -> Any:
+    """botocore's loader of service models and endpoints, shared by every session of the process:
+    it parses each JSON file once (a fresh loader re-reads endpoints.json, 0.1-0.2 s, per session)."""
+    from botocore.loaders import create_loader  # noqa: PLC0415
+
+    return create_loader()
+
+
+def session() -> Any:
+    """A new boto3 session (its own credentials and state) that shares the parsed models."""
     import boto3  # noqa: PLC0415  # imported on first use, not at cold start of every module
+    import botocore.session  # noqa: PLC0415
+
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _models())
+    return boto3.session.Session(botocore_session=core)
+
+
+@cache
+def _client(service: str) -> Any:
     from botocore.config import Config  # noqa: PLC0415
 
     config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=20)
-    return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
+    return session().client(service, config=config)
 
 
 def dynamodb() -> DynamoDBClient:
