@@ -25,23 +25,28 @@ run: setup
 demo: setup
 	$(BIN)/python -m pulse_local.run --demo
 
-# The suite spreads over one process per core (pytest-xdist); a module whose tests share a costly
-# fixture is kept on one worker (`xdist_group`). TEST_WORKERS=0 runs it in this process.
+# The suite spreads over one process per core (pytest-xdist; a module whose tests share a costly
+# fixture stays on one worker, `xdist_group`), then the API fuzzing runs in one process (its tests
+# share a node id, which xdist would run once). TEST_WORKERS=0 runs everything in this process.
 TEST_WORKERS ?= auto
-PYTEST_ALL := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+PYTEST := $(BIN)/python -m pytest -q
+SPREAD := -n $(TEST_WORKERS) --dist loadgroup
 
 test: setup
-	$(PYTEST_ALL)
+	$(PYTEST) $(SPREAD) -m "not fuzz"
+	$(PYTEST) -m fuzz
 
 # The fast lane: every test that needs no moto and no build (domain, readers, rules, layout), in seconds.
 test-unit: setup
-	$(BIN)/python -m pytest -q -m "not moto and not slow"
+	$(PYTEST) -m "not moto and not slow"
 
-# The whole suite again with this process's wall clock five years ahead (time-machine moves
-# datetime.now and time.time; sleeps and the monotonic clock keep real time). Every test runs on
-# the clock the composition root hands out, so none may lean on the date of the run.
+# The suite again with this process's wall clock five years ahead (time-machine moves datetime.now
+# and time.time; sleeps and the monotonic clock keep real time): every test runs on the clock the
+# composition root hands out, so none may lean on the date of the run. The fault sweeps and the
+# fuzzing are left out of this lane: they rerun, hundreds of times, invocations and routes that the
+# rest of the suite runs here once (CI stays under 30 minutes); `make test` runs them.
 test-future: setup
-	$(PYTEST_ALL) --clock-years-ahead 5
+	$(PYTEST) $(SPREAD) -m "not fuzz and not sweep" --clock-years-ahead 5
 
 lint: setup
 	$(BIN)/ruff check .

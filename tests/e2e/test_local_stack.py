@@ -23,7 +23,6 @@ from pulse_local.notifications import NotificationPump
 from pulse_local.resources import create_resources
 from pulse_local.run import REVENUE_MONTH, load_demo
 
-
 # One worker runs this module (make test spreads the suite over processes): its stack takes a
 # minute and a half to load, and the tests share it.
 pytestmark = pytest.mark.xdist_group("local_stack")

@@ -83,6 +83,9 @@ CONFIG = schemathesis.Config.from_dict(
         },
     }
 )
+# Runs in one process, never spread over workers: schemathesis gives every operation's test the
+# same node id, which pytest-xdist would run once; and the last test adds up all of them.
+pytestmark = pytest.mark.fuzz
 DOCUMENT = ROOT / "infra" / "openapi.json"
 schema = schemathesis.openapi.from_path(DOCUMENT, config=CONFIG)
 OPERATIONS = {
