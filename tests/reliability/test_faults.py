@@ -33,6 +33,9 @@ from tests.factories import REVENUE_COLUMNS, adjustment, creator, revenue, video
 from tests.reliability.faults import WRITES, FaultAt, injected
 from tests.reliability.state import ListsContent, fresh_account, lists_content, table_items
 
+# The sweeps run on one worker, in this order, as in a single process (make test spreads the rest
+# of the suite over workers around them).
+pytestmark = pytest.mark.xdist_group("fault_sweeps")
 Deliver = Callable[..., list[Any]]
 Events = Callable[[], list[dict[str, Any]]]
 
