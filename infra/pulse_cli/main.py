@@ -24,39 +24,65 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from pulse.core.rules import Rules, load_rules
 from pulse.eligibility.evaluation import evaluate
-from pulse.ingest.datasets import CREATORS, VIDEOS, DatasetSpec, R
+from pulse.ingest.datasets import CREATORS, VIDEOS, DatasetSpec
+from pulse.ingest.fast_records import FastCreator
 from pulse.ingest.manifest import DATASETS, BatchError, BatchLocation, locate_batch
-from pulse.ingest.read_phase import Accept, ReadPhase, RejectLog
-from pulse.ingest.records import CreatorRow
+from pulse.ingest.read_phase import Collector, ReadPhase, RejectLog
 from pulse.lists.ranking import Ranked, RankingSpill, published
+
+C = TypeVar("C", bound=Collector[Any])
 
 
 def _read_files(
-    paths: list[Path], spec: DatasetSpec[R], location: BatchLocation, rules: Rules, accept: Accept
-) -> RejectLog:
+    paths: list[Path],
+    spec: DatasetSpec[Any, Any],
+    location: BatchLocation,
+    rules: Rules,
+    collector: Callable[[], C],
+) -> ReadPhase[Any, C]:
     """Local part files through the ingest's own read phase: the same verdicts, the same first
-    occurrence of an id winning, the same counts of rejections by reason."""
-    rejects = RejectLog()
-    phase = ReadPhase(spec, location, rules, rejects, accept)
-    for path in paths:
-        with path.open("rb") as stream:
-            phase.read_part(path.name, stream)
-    return rejects
+    occurrence of an id winning, the same counts of rejections by reason. The caller closes it."""
+    by_key = {str(path): path for path in paths}
+    phase = ReadPhase(spec, location, rules, RejectLog(), collector)
+    try:
+        phase.read([(key, None) for key in by_key], lambda key: by_key[key].open("rb"))
+    except BaseException:
+        phase.close()
+        raise
+    return phase
+
+
+class _ActiveCreators:
+    """The creators of a local snapshot who are active on its day (a Collector)."""
+
+    def __init__(self, snapshot: str, rules: Rules) -> None:
+        self._snapshot, self._rules = snapshot, rules
+        self.found: set[str] = set()
+
+    def add(self, key: str, lines: Sequence[int], rows: Sequence[FastCreator]) -> None:
+        self.found.update(
+            r.creator_id for r in rows if evaluate(r, self._snapshot, self._rules).status == "active"
+        )
+
+    def close(self) -> None:
+        return None
 
 
 def rank_videos(
     paths: list[Path], location: BatchLocation, rules: Rules
 ) -> tuple[dict[str, list[Ranked]], int, Counter[str]]:
     """The ranked top k of local video files, as VideosIngestFunction ranks a snapshot."""
-    with RankingSpill(list(rules.categories)) as spill:
-        rejects = _read_files(paths, VIDEOS, location, rules, lambda _key, _line, row: spill.add(row))
-        return spill.select(rules.top_percent_bps), spill.rows_seen, rejects.by_reason
+    phase = _read_files(paths, VIDEOS, location, rules, lambda: RankingSpill(list(rules.categories)))
+    try:
+        return phase.collector.select(rules.top_percent_bps), phase.rows_accepted, phase.rejects.by_reason
+    finally:
+        phase.close()
 
 
 def rank_files(market: str, snapshot: str, videos: list[Path], creators: list[Path] | None) -> dict[str, Any]:
@@ -65,14 +91,9 @@ def rank_files(market: str, snapshot: str, videos: list[Path], creators: list[Pa
     active: set[str] | None = None
     if creators is not None:
         at = locate_batch(f"creators/market={market}/snapshot={snapshot}/_manifest.json")
-        found: set[str] = set()
-
-        def judge(_key: str, _line: int, row: CreatorRow) -> None:
-            if evaluate(row, snapshot, rules).status == "active":
-                found.add(row.creator_id)
-
-        rejected.update(_read_files(creators, CREATORS, at, rules, judge).by_reason)
-        active = found
+        phase = _read_files(creators, CREATORS, at, rules, lambda: _ActiveCreators(snapshot, rules))
+        rejected.update(phase.rejects.by_reason)
+        active = phase.collector.found
     location = locate_batch(f"videos/market={market}/snapshot={snapshot}/_manifest.json")
     ranked, rows, video_rejections = rank_videos(videos, location, rules)
     rejected.update(video_rejections)

@@ -116,6 +116,7 @@ def _print_run(title: str, rows: int, run: dict[str, Any]) -> None:
         f"    rows: {rows:,}  time: {run['elapsed_s']:.1f}s  rows/s: {rows / run['elapsed_s']:,.0f}"
         f"  function CPU: {run['cpu_s']:.1f}s  peak RSS: {run['peak_rss_mb']:.0f} MB"
     )
+    print(f"    read phase: {run['read_phase_s']:.2f}s  rows/s: {rows / run['read_phase_s']:,.0f}")
     print(
         f"    records written: {outcome['records_written']:,}  unchanged: {outcome['records_unchanged']:,}"
         f"  status changes: {outcome['status_changes']:,}"
@@ -234,6 +235,47 @@ def bench_ranking(rows: int, repeats: int = 3) -> None:
         raise SystemExit("pulse rank and DuckDB disagree")
 
 
+def bench_videos_function(rows: int, *, compare: bool = True) -> dict[str, Any]:
+    """VideosIngestFunction invoked with the real S3 event of a videos snapshot of N rows (one gzip
+    JSON Lines part) uploaded to the local stack, with no creators snapshot (publication writes
+    almost nothing): the invocation's time and peak RSS, beside DuckDB (1 thread) on the same file."""
+    from pulse.core.rules import load_rules  # noqa: PLC0415
+
+    categories = list(load_rules().categories)
+    path = _dataset(f"videos-US-{rows}.jsonl.gz", datagen.videos("US", rows, max(rows // 10, 1), categories))
+    print(f"videos ingest ({rows:,} rows, gzip JSON Lines, VideosIngestFunction on the local stack)")
+    with moto_server() as endpoint:
+        os.environ.update(aws_environment(endpoint))
+        stack = Stack()
+        create_resources(stack, endpoint)
+        s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint)
+        run = _run_batch(
+            stack, s3, "videos/market=US/snapshot=2026-11-27/", path, rows=rows, snapshot="2026-11-27"
+        )
+    batch = run["results"][0]["batches"][0]
+    top_k = sum(batch["outcome"]["top_k"].values())
+    print(
+        f"  invocation: {run['elapsed_s']:.2f}s  read phase: {run['read_phase_s']:.2f}s"
+        f"  function CPU: {run['cpu_s']:.1f}s  peak RSS: {run['peak_rss_mb']:.0f} MB"
+    )
+    print(f"  rows accepted: {batch['rows_accepted']:,}  top k kept: {top_k:,}")
+    if compare:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp, "duckdb.json")
+            duck = min(
+                _timed_process([sys.executable, "-m", "pulse_local.duckdb_rank", str(path), "US", str(out)])[
+                    0
+                ]
+                for _ in range(3)
+            )
+            duck_k = sum(len(v) for v in json.loads(out.read_text()).values())
+        print(f"  DuckDB (1 thread, same checks in SQL, best of 3): {duck:.2f}s  top k: {duck_k:,}")
+        print(f"  ratio function / DuckDB: {run['elapsed_s'] / duck:.2f}")
+        if duck_k != top_k:
+            raise SystemExit("the function and DuckDB keep different top k")
+    return run
+
+
 def bench_revenue(rows: int) -> None:
     """A revenue batch of N rows against a published list of 40,000 videos, on a moto server."""
     from pulse.aws import clients  # noqa: PLC0415
@@ -276,6 +318,7 @@ def bench_revenue(rows: int) -> None:
             f"  duplicates: {outcome['duplicates']:,}"
         )
         print(f"  DynamoDB requests: {sum(dynamo.values()):,} {dynamo}")
+        print(f"  read phase: {run['read_phase_s']:.2f}s  rows/s: {rows / run['read_phase_s']:,.0f}")
 
 
 def bench_month_end(creators: int) -> None:
@@ -331,12 +374,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ranking-rows", type=int, default=1_000_000)
     parser.add_argument("--revenue-rows", type=int, default=1_000_000)
     parser.add_argument("--payout-creators", type=int, default=100_000)
-    parser.add_argument("sections", nargs="*", default=["api", "ranking", "month-end", "revenue", "creators"])
+    parser.add_argument("--videos-rows", type=int, default=1_000_000)
+    parser.add_argument("--videos-memory-rows", type=int, default=10_000_000)
+    parser.add_argument(
+        "sections",
+        nargs="*",
+        default=["api", "videos", "videos-memory", "ranking", "month-end", "revenue", "creators"],
+    )
     args = parser.parse_args(argv)
     if "api" in args.sections:
         from pulse_local.bench_api import bench_api  # noqa: PLC0415
 
         bench_api()
+    if "videos" in args.sections:
+        bench_videos_function(args.videos_rows)
+    if "videos-memory" in args.sections:
+        bench_videos_function(args.videos_memory_rows, compare=False)
     if "ranking" in args.sections:
         bench_ranking(args.ranking_rows)
     if "month-end" in args.sections:

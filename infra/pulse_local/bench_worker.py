@@ -18,6 +18,7 @@ from collections import Counter
 from typing import Any
 
 from pulse.aws import clients
+from pulse.ingest.read_phase import ReadPhase
 from pulse_cli.lambdas import invoke, route_object
 from pulse_cli.template import Stack
 
@@ -38,6 +39,25 @@ class RequestCounter:
             client.meta.events.register("before-call", self)
 
 
+class PhaseTimer:
+    """Adds up the time the invocation spends in the read phase (`ReadPhase.read`), as it runs."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def attach(self) -> None:
+        original = ReadPhase.read
+
+        def timed(phase: Any, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(phase, *args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - started
+
+        ReadPhase.read = timed  # type: ignore[method-assign,assignment]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stack-name", default="pulse-local")
@@ -52,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     counter = RequestCounter()
     counter.attach()
+    read_phase = PhaseTimer()
+    read_phase.attach()
     stack = Stack(name=args.stack_name)
     started = time.perf_counter()
     if args.function:
@@ -69,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
                 "elapsed_s": elapsed,
                 "cpu_s": usage.ru_utime + usage.ru_stime,
                 "peak_rss_mb": peak_kb / 1024,
+                "read_phase_s": read_phase.seconds,
                 "requests": dict(counter.counts),
                 "results": results,
             },

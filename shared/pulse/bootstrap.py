@@ -104,7 +104,7 @@ def ingest_context(ingest_bucket: str) -> IngestContext:
                 events,
                 rules,
             ),
-            "videos": VideosApplier(publication.rankings, publication.publisher, rules, settings.workdir),
+            "videos": VideosApplier(publication.rankings, publication.publisher, rules),
             "revenue": RevenueApplier(DynamoListStore(settings.state_table), ledger),
             "adjustments": AdjustmentsApplier(ledger),
         },

@@ -1,13 +1,15 @@
 """Applying creators snapshots against an in-memory store: writes, events, order, absences."""
 
-from collections.abc import Iterator
+import tempfile
 from typing import Any
+
+import msgspec
 
 from pulse.core.rules import load_rules
 from pulse.eligibility.creators_snapshot import CreatorsApplier
-from pulse.ingest.batch import Accepted
+from pulse.ingest.fast_records import FastCreator
 from pulse.ingest.manifest import locate_batch
-from pulse.ingest.records import CreatorRow
+from pulse.ingest.row_spill import RowSpill
 from tests.factories import creator
 from tests.fakes import ListPublisher, MemoryEligibilityStore
 
@@ -18,11 +20,12 @@ def _apply(
     store: MemoryEligibilityStore, events: ListPublisher, snapshot: str, rows: list[dict[str, Any]]
 ) -> dict[str, Any]:
     location = locate_batch(f"creators/market=US/snapshot={snapshot}/_manifest.json")
-    parsed = [CreatorRow.model_validate(r) for r in rows]
-    stream: Iterator[Accepted[CreatorRow]] = iter(Accepted("p.jsonl", i + 1, r) for i, r in enumerate(parsed))
-    outcome = CreatorsApplier(store, store.rosters, events, RULES).apply(
-        location, stream, {r.creator_id for r in parsed}, lambda a, r: None
-    )
+    applier = CreatorsApplier(store, store.rosters, events, RULES)
+    with tempfile.TemporaryDirectory() as tmp:
+        spill = applier.collector(location, tmp)
+        spill.add("p.jsonl", range(1, len(rows) + 1), msgspec.convert(rows, list[FastCreator]))
+        outcome = applier.apply(location, spill, lambda a, r: None)
+        spill.close()
     return outcome.as_json()
 
 

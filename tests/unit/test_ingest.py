@@ -3,7 +3,6 @@
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from pulse.core.rules import load_rules
@@ -11,8 +10,9 @@ from pulse.ingest.batch import Accepted, RejectRow, ingest_batch
 from pulse.ingest.datasets import CREATORS, Rejection
 from pulse.ingest.manifest import BatchLocation, locate_batch
 from pulse.ingest.parts import write_part
-from pulse.ingest.records import CreatorRow
+from pulse.ingest.fast_records import FastCreator
 from pulse.ingest.report import Outcome
+from pulse.ingest.row_spill import RowSpill
 from tests.factories import CREATOR_COLUMNS, creator
 from tests.fakes import MemoryPartSource, MemorySink
 
@@ -33,18 +33,15 @@ class RecordingApplier:
     """Applies nothing; remembers what it was given and rejects creators whose id starts with 'x'."""
 
     def __init__(self) -> None:
-        self.rows: list[Accepted[CreatorRow]] = []
+        self.rows: list[Accepted[FastCreator]] = []
         self.calls = 0
 
-    def apply(
-        self,
-        location: BatchLocation,
-        rows: Iterator[Accepted[CreatorRow]],
-        accepted_ids: set[str],
-        reject: RejectRow,
-    ) -> Applied:
+    def collector(self, location: BatchLocation, workdir: str) -> RowSpill[FastCreator]:
+        return RowSpill(FastCreator, workdir)
+
+    def apply(self, location: BatchLocation, collected: RowSpill[FastCreator], reject: RejectRow) -> Applied:
         self.calls += 1
-        for accepted in rows:
+        for accepted in collected.rows():
             if accepted.row.creator_id.startswith("x"):
                 reject(accepted, Rejection("not_wanted", "creator_id", "starts with x"))
             else:

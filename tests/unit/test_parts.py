@@ -52,7 +52,7 @@ def test_an_overlong_line_is_rejected_alone_and_never_held_whole() -> None:
 
 def test_csv_cells_become_the_json_the_record_would_have() -> None:
     rows = _rows(b"id,n,ok,extra\na,12,true,zzz\nb,-3,false,\n", "p.csv")
-    assert [r.document for r in rows] == [
+    assert [r.as_json for r in rows] == [
         b'{"id": "a", "n": 12, "ok": true}',
         b'{"id": "b", "n": -3, "ok": false}',
     ]
@@ -61,7 +61,7 @@ def test_csv_cells_become_the_json_the_record_would_have() -> None:
 
 def test_csv_cells_that_are_not_their_type_stay_text_for_validation_to_reject() -> None:
     (row,) = _rows(b"id,n,ok\na,1.5,yes\n", "p.csv")
-    assert row.document == b'{"id": "a", "n": "1.5", "ok": "yes"}'
+    assert row.as_json == b'{"id": "a", "n": "1.5", "ok": "yes"}'
 
 
 def test_csv_with_a_missing_column_is_unreadable() -> None:

@@ -47,7 +47,7 @@ def reference(videos: list[VideoRow], bps: int) -> dict[str, list[Ranked]]:
 def rank(videos: list[VideoRow], bps: int = 400) -> dict[str, list[Ranked]]:
     with RankingSpill(CATEGORIES) as spill:
         for v in videos:
-            spill.add(v)
+            spill.add_many([v])
         return spill.select(bps)
 
 

@@ -22,10 +22,11 @@ from pulse.core.concurrency import bounded_map
 from pulse.core.events import EventPublisher
 from pulse.core.rules import Rules
 from pulse.eligibility.evaluation import Eligibility, Status, evaluate
-from pulse.ingest.batch import Accepted, RejectRow
+from pulse.ingest.batch import RejectRow
+from pulse.ingest.fast_records import FastCreator
 from pulse.ingest.manifest import BatchLocation
-from pulse.ingest.records import CreatorRow
 from pulse.ingest.report import Outcome
+from pulse.ingest.row_spill import RowSpill
 
 CHUNK = 1000  # rows per unit of work: 10 BatchGetItem calls, and writes that fill whole batches
 
@@ -92,7 +93,7 @@ class Plan:
 
 
 def plan_chunk(
-    rows: Sequence[CreatorRow], snapshot: str, rules: Rules, stored: dict[str, StoredEligibility]
+    rows: Sequence[FastCreator], snapshot: str, rules: Rules, stored: dict[str, StoredEligibility]
 ) -> Plan:
     """Which records to write and which status changes to announce, for one chunk of rows."""
     plan = Plan()
@@ -146,12 +147,11 @@ class CreatorsApplier:
         self._rules = rules
         self._workers = workers
 
+    def collector(self, location: BatchLocation, workdir: str) -> RowSpill[FastCreator]:
+        return RowSpill(FastCreator, workdir)
+
     def apply(
-        self,
-        location: BatchLocation,
-        rows: Iterator[Accepted[CreatorRow]],
-        accepted_ids: set[str],
-        reject: RejectRow,
+        self, location: BatchLocation, collected: RowSpill[FastCreator], reject: RejectRow
     ) -> CreatorsOutcome | CreatorsSuperseded:
         snapshot = location.snapshot
         assert snapshot is not None  # the creators folder layout always names its snapshot
@@ -160,7 +160,7 @@ class CreatorsApplier:
         if latest is not None and snapshot < latest:
             return CreatorsSuperseded(snapshot=snapshot, superseded_by=latest)
 
-        def apply_chunk(chunk: list[CreatorRow]) -> Plan:
+        def apply_chunk(chunk: list[FastCreator]) -> Plan:
             # A market's first snapshot has nothing stored to compare with: skip the reads.
             stored = self._store.fetch(market, [r.creator_id for r in chunk]) if latest else {}
             plan = plan_chunk(chunk, snapshot, self._rules, stored)
@@ -170,7 +170,16 @@ class CreatorsApplier:
             return plan
 
         # Each creator appears once in a batch, so chunks touch disjoint records and can overlap.
-        chunks = iter(lambda: [accepted.row for accepted in islice(rows, CHUNK)], [])
+        # The snapshot's ids, to tell who went absent (the roster): the one thing held per row.
+        accepted_ids: set[str] = set()
+        rows = (accepted.row for accepted in collected.rows())
+
+        def next_chunk() -> list[FastCreator]:
+            chunk = list(islice(rows, CHUNK))
+            accepted_ids.update(row.creator_id for row in chunk)
+            return chunk
+
+        chunks = iter(next_chunk, [])
         totals: Counter[str] = Counter()
         for plan in bounded_map(apply_chunk, chunks, self._workers):
             totals["records_written"] += len(plan.writes)

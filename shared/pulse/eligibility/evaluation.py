@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pulse.core.rules import Rules
+from pulse.ingest.fast_records import FastCreator
 from pulse.ingest.records import CreatorRow
 
 Status = Literal["active", "invited", "ineligible"]
@@ -74,7 +75,7 @@ class Eligibility:
         return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
 
 
-def failed_rules(row: CreatorRow, snapshot: dt.date, rules: Rules) -> tuple[Reason, ...]:
+def failed_rules(row: CreatorRow | FastCreator, snapshot: dt.date, rules: Rules) -> tuple[Reason, ...]:
     """Every rule the creator fails, in the order of §2.2 (not only the first)."""
     reasons: list[Reason] = []
     if row.followers < rules.min_followers:
@@ -94,7 +95,7 @@ def failed_rules(row: CreatorRow, snapshot: dt.date, rules: Rules) -> tuple[Reas
     return tuple(reasons)
 
 
-def evaluate(row: CreatorRow, snapshot: str, rules: Rules) -> Eligibility:
+def evaluate(row: CreatorRow | FastCreator, snapshot: str, rules: Rules) -> Eligibility:
     reasons = failed_rules(row, dt.date.fromisoformat(snapshot), rules)
     status: Status = "ineligible" if reasons else ("active" if row.enrolled else "invited")
     return Eligibility(

@@ -1,12 +1,13 @@
 """Batch ingestion, written once for the four datasets (spec §3).
 
 A batch is applied in two phases so that "rejected whole, with nothing applied" holds:
-1. read (`pulse.ingest.read_phase`): stream every part file, validate each row, spill the valid
-   rows to a local file and the rejected ones to `rejected.jsonl`, and compare each file's row
-   count with the manifest;
-2. apply: only when every file was readable and every count matched, hand the spilled rows to the
-   dataset's `Applier`, which may reject more rows (for example `not_on_list`).
-Memory holds one row at a time plus the set of ids seen (for `duplicate_id`).
+1. read (`pulse.ingest.read_phase`): stream every part file, validate each row, hand the valid
+   rows to the applier's collector (local disk: the ranking spill of a videos snapshot, the
+   compact row spill of the other datasets) and the rejected ones to `rejected.jsonl`, and
+   compare each file's row count with the manifest;
+2. apply: only when every file was readable and every count matched, the applier turns what it
+   collected into state, and may reject more rows (for example `not_on_list`).
+Memory holds a block of rows at a time, whatever the batch's size.
 
 This module talks to storage only through the ports below; `pulse.aws` implements them.
 """
@@ -14,21 +15,22 @@ This module talks to storage only through the ports below; `pulse.aws` implement
 from __future__ import annotations
 
 import datetime as dt
-import json
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Protocol, cast
+from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
-from pydantic import BaseModel
 
 from pulse.core.rules import Rules
-from pulse.ingest.datasets import DatasetSpec, R, Rejection
+from pulse.ingest.datasets import DatasetSpec, Rejection
 from pulse.ingest.manifest import MANIFEST_NAME, BatchError, BatchLocation, parse_manifest
-from pulse.ingest.read_phase import PartSource, ReadPhase, RejectLog
+from pulse.ingest.read_phase import Collector, PartSource, ReadPhase, RejectLog
 from pulse.ingest.report import BatchProblem, IngestReport, Outcome
+
+T = TypeVar("T")
+C = TypeVar("C", bound=Collector[Any])
 
 
 class ReportSink(Protocol):
@@ -38,46 +40,32 @@ class ReportSink(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Accepted(Generic[R]):
+class Accepted(Generic[T]):
     """A valid row with where it came from, so the apply phase can still reject it precisely."""
 
     file: str
     line: int
-    row: R
+    row: T
 
 
 RejectRow = Callable[[Accepted[Any], Rejection], None]
 
 
-class Applier(Protocol[R]):
-    """A dataset's apply phase: turns the accepted rows into state and returns what it did."""
+class Applier(Protocol[C]):
+    """A dataset's apply phase: where its valid rows wait while the batch is read (`collector`),
+    then turning them into state (`apply`) and saying what it did."""
 
-    def apply(
-        self, location: BatchLocation, rows: Iterator[Accepted[R]], accepted_ids: set[str], reject: RejectRow
-    ) -> Outcome: ...
+    def collector(self, location: BatchLocation, workdir: str) -> C: ...
 
-
-def _values(row: Any) -> dict[str, Any]:
-    """A valid row's fields as JSON values: a pydantic record, or the fast path's struct."""
-    if isinstance(row, BaseModel):
-        return row.model_dump(mode="json")
-    return msgspec.structs.asdict(row)
-
-
-def _spilled(path: Path, record: type[R]) -> Iterator[Accepted[R]]:
-    with path.open(encoding="utf-8") as handle:
-        for text in handle:
-            key, line, values = json.loads(text)
-            # Already validated in the read phase: rebuild without validating twice.
-            yield Accepted(key, line, cast(R, record.model_construct(**values)))
+    def apply(self, location: BatchLocation, collected: C, reject: RejectRow) -> Outcome: ...
 
 
 def ingest_batch(
     location: BatchLocation,
-    spec: DatasetSpec[R],
+    spec: DatasetSpec[Any, Any],
     *,
     source: PartSource,
-    applier: Applier[R],
+    applier: Applier[Any],
     sink: ReportSink,
     rules: Rules,
     now: Callable[[], dt.datetime],
@@ -87,20 +75,18 @@ def ingest_batch(
     started = now()
     with tempfile.TemporaryDirectory(dir=workdir, prefix="pulse-batch-") as tmp:
         rejected_path = Path(tmp, "rejected.jsonl")
-        spill_path = Path(tmp, "accepted.jsonl")
         with rejected_path.open("w", encoding="utf-8") as rejected_handle:
             rejects = RejectLog(rejected_handle)
-            with spill_path.open("w", encoding="utf-8") as spill:
-
-                def spill_row(key: str, line: int, row: Any) -> None:
-                    spill.write(json.dumps([key, line, _values(row)], separators=(",", ":")) + "\n")
-
-                phase = ReadPhase(spec, location, rules, rejects, spill_row)
-                problem_report: BatchProblem | None
+            phase = ReadPhase(spec, location, rules, rejects, lambda: applier.collector(location, tmp), tmp)
+            try:
+                problem_report: BatchProblem | None = None
                 try:
                     manifest = parse_manifest(source.read_manifest(location), location)
-                    phase.read(manifest, source)
-                    if location.snapshot is not None and not phase.accepted_ids:
+                    phase.read(
+                        [(part.key, part.rows) for part in manifest.files],
+                        lambda key: source.open_part(location, key),
+                    )
+                    if location.snapshot is not None and not phase.rows_accepted:
                         # A snapshot is the market's whole state: one with no valid row would mark
                         # every creator absent or empty every list. A producer's fault, not news.
                         raise BatchError(
@@ -111,17 +97,17 @@ def ingest_batch(
                     problem_report = BatchProblem(
                         code=problem.code, message=problem.message, file=problem.file
                     )
-                else:
-                    problem_report = None
-            outcome = Outcome()
-            if problem_report is None:
+                outcome = Outcome()
+                if problem_report is None:
 
-                def reject(accepted: Accepted[Any], rejection: Rejection) -> None:
-                    rejects.add(accepted.file, accepted.line, rejection, accepted.row.model_dump(mode="json"))
+                    def reject(accepted: Accepted[Any], rejection: Rejection) -> None:
+                        rejects.add(
+                            accepted.file, accepted.line, rejection, msgspec.structs.asdict(accepted.row)
+                        )
 
-                outcome = applier.apply(
-                    location, _spilled(spill_path, spec.record), phase.accepted_ids, reject
-                )
+                    outcome = applier.apply(location, phase.collector, reject)
+            finally:
+                phase.close()
         report = _report(
             location,
             rules,
@@ -139,7 +125,7 @@ def ingest_batch(
 def _report(
     location: BatchLocation,
     rules: Rules,
-    phase: ReadPhase[Any],
+    phase: ReadPhase[Any, Any],
     rejects: RejectLog,
     *,
     problem: BatchProblem | None,

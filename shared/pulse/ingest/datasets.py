@@ -1,7 +1,10 @@
-"""What each of the four datasets is: its record, its id field and the checks that need context.
+"""What each of the four datasets is: its record, its fast shape, its id field and the checks
+that need context.
 
 `validate_row` turns a raw row into a record or a rejection with (reason, field, message), the
-one place where every dataset's rows are judged.
+one place where pydantic judges every dataset's rows; `fast` is what the read phase's fast path
+checks instead (`pulse.ingest.fast_records`), and `to_fast` turns a record pydantic accepted into
+the struct that every row is after the read phase.
 """
 
 from __future__ import annotations
@@ -13,10 +16,23 @@ from typing import Generic, TypeVar, cast
 from pydantic import ValidationError
 
 from pulse.core.rules import Rules
+from pulse.ingest.fast_records import (
+    ADJUSTMENTS_SHAPE,
+    CREATORS_SHAPE,
+    REVENUE_SHAPE,
+    VIDEOS_SHAPE,
+    FastAdjustment,
+    FastCreator,
+    FastRevenue,
+    FastRow,
+    FastShape,
+    FastVideo,
+)
 from pulse.ingest.manifest import BatchLocation, Dataset
 from pulse.ingest.records import AdjustmentRow, CreatorRow, RevenueRow, Row, VideoRow
 
 R = TypeVar("R", bound=Row)
+F = TypeVar("F", bound=FastRow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +72,10 @@ def _revenue_checks(row: RevenueRow, location: BatchLocation, rules: Rules) -> R
 
 
 @dataclass(frozen=True)
-class DatasetSpec(Generic[R]):
+class DatasetSpec(Generic[R, F]):
     name: Dataset
     record: type[R]
+    fast: FastShape
     id_field: str
     check: ContextCheck[R] = field(default=_market_matches)
 
@@ -70,15 +87,16 @@ class DatasetSpec(Generic[R]):
             kinds[name] = info.annotation if info.annotation in (int, bool) else str
         return kinds
 
-    def row_id(self, row: R) -> str:
-        return str(getattr(row, self.id_field))
-
     def validate_row(self, document: bytes, location: BatchLocation, rules: Rules) -> R | Rejection:
         try:
             row = cast(R, self.record.model_validate_json(document))
         except ValidationError as exc:
             return rejection_from(exc)
         return self.check(row, location, rules) or row
+
+    def to_fast(self, record: R) -> F:
+        """A row pydantic accepted, as the struct the read phase hands on."""
+        return cast(F, self.fast.struct(**record.model_dump()))
 
 
 def rejection_from(exc: ValidationError) -> Rejection:
@@ -95,12 +113,23 @@ def rejection_from(exc: ValidationError) -> Rejection:
     return Rejection("invalid_value", where, first["msg"])
 
 
-CREATORS: DatasetSpec[CreatorRow] = DatasetSpec("creators", CreatorRow, "creator_id")
-VIDEOS: DatasetSpec[VideoRow] = DatasetSpec("videos", VideoRow, "video_id", _video_checks)
-REVENUE: DatasetSpec[RevenueRow] = DatasetSpec("revenue", RevenueRow, "row_id", _revenue_checks)
-ADJUSTMENTS: DatasetSpec[AdjustmentRow] = DatasetSpec("adjustments", AdjustmentRow, "adjustment_id")
+CREATORS: DatasetSpec[CreatorRow, FastCreator] = DatasetSpec(
+    "creators", CreatorRow, CREATORS_SHAPE, "creator_id"
+)
+VIDEOS: DatasetSpec[VideoRow, FastVideo] = DatasetSpec(
+    "videos", VideoRow, VIDEOS_SHAPE, "video_id", _video_checks
+)
+REVENUE: DatasetSpec[RevenueRow, FastRevenue] = DatasetSpec(
+    "revenue", RevenueRow, REVENUE_SHAPE, "row_id", _revenue_checks
+)
+ADJUSTMENTS: DatasetSpec[AdjustmentRow, FastAdjustment] = DatasetSpec(
+    "adjustments", AdjustmentRow, ADJUSTMENTS_SHAPE, "adjustment_id"
+)
 
 SPECS: dict[
     str,
-    DatasetSpec[CreatorRow] | DatasetSpec[VideoRow] | DatasetSpec[RevenueRow] | DatasetSpec[AdjustmentRow],
+    DatasetSpec[CreatorRow, FastCreator]
+    | DatasetSpec[VideoRow, FastVideo]
+    | DatasetSpec[RevenueRow, FastRevenue]
+    | DatasetSpec[AdjustmentRow, FastAdjustment],
 ] = {spec.name: spec for spec in (CREATORS, VIDEOS, REVENUE, ADJUSTMENTS)}

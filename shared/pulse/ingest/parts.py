@@ -32,11 +32,20 @@ _INT_CELL = re.compile(r"^[+-]?\d{1,20}$")
 
 @dataclass(frozen=True, slots=True)
 class RawRow:
-    """One row as read: `document` is a JSON object to validate, unless `error` says why not."""
+    """One row as read: a JSON object to validate (`document` from JSON Lines, `values` from CSV
+    cells), unless `error` says why not."""
 
     line: int
     document: bytes | None = None
     error: tuple[str, str] | None = None  # (reason, message)
+    values: dict[str, object] | None = None
+
+    @property
+    def as_json(self) -> bytes | None:
+        """The row as the JSON document pydantic validates (a CSV row as its JSON would be)."""
+        if self.values is not None:
+            return json.dumps(self.values).encode("utf-8")
+        return self.document
 
 
 def open_part(stream: BinaryIO, key: str) -> BinaryIO:
@@ -142,11 +151,14 @@ def _csv_rows(lines: _Lines, key: str, field_kinds: Mapping[str, type]) -> Itera
             message = f"row has {len(cells)} cells, header has {len(header)}"
             yield RawRow(start, error=("malformed_row", message))
             continue
-        yield RawRow(start, document=csv_cells_to_json(header, cells, field_kinds))
+        yield RawRow(start, values=csv_cells_to_values(header, cells, field_kinds))
 
 
-def csv_cells_to_json(header: list[str], cells: list[str], field_kinds: Mapping[str, type]) -> bytes:
-    """Turn CSV text cells into the JSON the record would have had: ints, `true`/`false` booleans.
+def csv_cells_to_values(
+    header: list[str], cells: list[str], field_kinds: Mapping[str, type]
+) -> dict[str, object]:
+    """Turn CSV text cells into the JSON values the record would have had: ints, `true`/`false`
+    booleans.
 
     A cell that does not look like its type stays a string, so strict validation rejects it with
     the same message a JSON row would get.
@@ -162,7 +174,7 @@ def csv_cells_to_json(header: list[str], cells: list[str], field_kinds: Mapping[
         elif kind is int and _INT_CELL.match(cell):
             value = int(cell)
         document[name] = value
-    return json.dumps(document).encode("utf-8")
+    return document
 
 
 def write_part(
@@ -249,14 +261,12 @@ def iter_jsonl_blocks(stream: BinaryIO, key: str) -> Iterator[tuple[int, bytes]]
                 carry, overlong = b"", True
             continue
         block, carry = data[:cut], data[cut + 1 :]
-        _check_utf8(block, key, line_number)
-        yield line_number, block
+        yield from _utf8_lines(block, key, line_number)
         line_number += block.count(b"\n") + 1
     if overlong:
         carry = _OVERLONG
     if carry:
-        _check_utf8(carry, key, line_number)
-        yield line_number, carry
+        yield from _utf8_lines(carry, key, line_number)
 
 
 def _inflate(stream: BinaryIO, key: str, chunks: queue.Queue[bytes | BaseException | None]) -> None:
@@ -284,9 +294,15 @@ def _inflate(stream: BinaryIO, key: str, chunks: queue.Queue[bytes | BaseExcepti
         chunks.put(exc)
 
 
-def _check_utf8(block: bytes, key: str, first_line: int) -> None:
+def _utf8_lines(block: bytes, key: str, first_line: int) -> Iterator[tuple[int, bytes]]:
+    """The block, checked to be UTF-8; when it is not, its lines before the bad one and then the
+    error, so that the rows read before a file turns out unreadable are counted as read."""
     try:
         block.decode("utf-8")
     except UnicodeDecodeError as exc:
+        before = block.rfind(b"\n", 0, exc.start)
+        if before >= 0:
+            yield first_line, block[:before]
         line = first_line + block.count(b"\n", 0, exc.start)
         raise BatchError("unreadable_file", f"line {line} is not valid UTF-8 ({exc.reason})", key) from exc
+    yield first_line, block

@@ -1,31 +1,46 @@
 """The read phase of a batch, written once: the ingest functions and `pulse rank` read through it.
 
-Each part file is streamed (`parts.iter_rows`: JSON Lines or CSV, gzip by extension, one line in
-memory at a time). Its rows are judged a block at a time: video rows by the fast path of
-`fast_videos.validate_block` (one msgspec call per block, pydantic arbitrating every row it does
-not vouch for), other datasets row by row with pydantic. A row that passes is accepted unless its
-id was accepted before in the batch (the first occurrence wins, §3). Rejections go to a
-`RejectLog` in row order, with file, line, field and reason; accepted rows go to `accept`, which
-is the caller's: the ingest spills them for its apply phase, `pulse rank` ranks them at once.
+JSON Lines parts are read a block of whole lines at a time (`parts.iter_jsonl_blocks`: gzip
+inflated on a thread of its own), and each block is decoded and vouched for whole by the fast path
+(`pulse.ingest.fast_path`: one msgspec call, a few checks over all of its rows). CSV parts are
+split by the csv module and their rows converted a block at a time the same way. A block the
+fast path cannot vouch for whole is judged row by row, and a row it cannot vouch for is judged
+by pydantic, whose verdict and message stand.
+
+A valid row is accepted unless its id was accepted before in the batch (the first occurrence
+wins, §3). The ids go to local disk (`SeenIds`), not to memory; when some repeat, the batch is
+read a second time, from the start, watching only those ids (exact, and only then paid for).
+Rejections go to a `RejectLog` in row order, with file, line, field and reason. Accepted rows
+go, a block at a time, to the `Collector` the caller gives: the ingest of videos ranks them as
+they come, the other ingests spill them for their apply phase, `pulse rank` ranks or judges them.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import IO, Any, BinaryIO, Generic, Protocol
+from operator import attrgetter
+from typing import IO, Any, BinaryIO, Generic, Protocol, TypeVar
+
+import msgspec
 
 from pulse.core.rules import Rules
-from pulse.ingest.datasets import DatasetSpec, R, Rejection
-from pulse.ingest.fast_videos import validate_block
-from pulse.ingest.manifest import BatchError, BatchLocation, Manifest
-from pulse.ingest.parts import RAW_TEXT_KEEP, RawRow, iter_rows
+from pulse.ingest.datasets import DatasetSpec, Rejection
+from pulse.ingest.fast_path import convert_row, convert_rows, decode_jsonl_block, decode_line, vouched
+from pulse.ingest.fast_records import FastRow
+from pulse.ingest.manifest import BatchError, BatchLocation
+from pulse.ingest.parts import MAX_LINE_BYTES, RAW_TEXT_KEEP, RawRow, iter_jsonl_blocks, iter_rows
 from pulse.ingest.report import FileCount
+from pulse.ingest.seen_ids import SeenIds
 
-BLOCK_ROWS = 4096  # rows judged together: large enough for one C call to pay, small in memory
+F = TypeVar("F", bound=FastRow)
+F_contra = TypeVar("F_contra", bound=FastRow, contravariant=True)
+C = TypeVar("C", bound="Collector[Any]")
+CSV_BLOCK_ROWS = 4096  # CSV rows converted together: enough for one C call to pay, small in memory
 
 
 class PartSource(Protocol):
@@ -36,6 +51,15 @@ class PartSource(Protocol):
     def open_part(self, location: BatchLocation, key: str) -> AbstractContextManager[BinaryIO]:
         """The raw bytes of a part; raises BatchError(`missing_file`) when it is not there."""
         ...
+
+
+class Collector(Protocol[F_contra]):
+    """Where accepted rows go while the batch is read: local disk or memory, never the system's
+    state (a batch found unreadable later must have applied nothing)."""
+
+    def add(self, key: str, lines: Sequence[int], rows: Sequence[F_contra]) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class RejectLog:
@@ -59,104 +83,214 @@ class RejectLog:
         }
         self._handle.write(json.dumps(entry, separators=(",", ":")) + "\n")
 
+    def restart(self) -> None:
+        """Forget every rejection so far (the batch is read again from its start)."""
+        self.by_reason.clear()
+        if self._handle is not None:
+            self._handle.seek(0)
+            self._handle.truncate()
+
     @property
     def count(self) -> int:
         return sum(self.by_reason.values())
 
 
-Accept = Callable[[str, int, Any], None]  # (file, line, the valid row)
-BlockJudge = Callable[[list[bytes], BatchLocation, Rules], Sequence[Any]]
-
-
-def _row_by_row(spec: DatasetSpec[Any]) -> BlockJudge:
-    def judge(documents: list[bytes], location: BatchLocation, rules: Rules) -> list[Any]:
-        return [spec.validate_row(document, location, rules) for document in documents]
-
-    return judge
+PartRef = tuple[str, int | None]  # a part's key and the rows its manifest says it has (None: unchecked)
+OpenPart = Callable[[str], AbstractContextManager[BinaryIO]]
 
 
 @dataclass
-class ReadPhase(Generic[R]):
-    spec: DatasetSpec[R]
+class ReadPhase(Generic[F, C]):
+    spec: DatasetSpec[Any, F]
     location: BatchLocation
     rules: Rules
     rejects: RejectLog
-    accept: Accept
-    accepted_ids: set[str] = field(default_factory=set)
+    open_collector: Callable[[], C]
+    workdir: str | None = None
     rows_read: int = 0
+    rows_accepted: int = 0
     files: list[FileCount] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._judge_block: BlockJudge = (
-            validate_block if self.spec.name == "videos" else _row_by_row(self.spec)
-        )
+        self._allowed = self.spec.fast.allowed(self.location, self.rules)
+        self._id_of = attrgetter(self.spec.id_field)
+        self.collector: C = self.open_collector()
+        self._seen: SeenIds | None = None
+        self._watch: frozenset[str] = frozenset()  # ids that repeat: only those are tracked
+        self._watched: set[str] = set()
 
-    def read(self, manifest: Manifest, source: PartSource) -> None:
-        """Every part the manifest lists; raises BatchError when a file's rows differ from it."""
-        for part in manifest.files:
-            with source.open_part(self.location, part.key) as stream:
-                rows_in_file = self.read_part(part.key, stream)
-            self.files.append(FileCount(key=part.key, rows_expected=part.rows, rows_read=rows_in_file))
-            if rows_in_file != part.rows:
-                raise BatchError(
-                    "row_count_mismatch",
-                    f"manifest says {part.rows} rows, the file has {rows_in_file}",
-                    part.key,
-                )
+    def read(self, parts: Sequence[PartRef], open_part: OpenPart) -> None:
+        """Every part, in order; raises BatchError when a file's rows differ from its manifest."""
+        with tempfile.TemporaryDirectory(dir=self.workdir, prefix="pulse-ids-") as ids_dir:
+            self._seen = SeenIds(ids_dir)
+            self._read_parts(parts, open_part)
+            repeated = self._seen.duplicates()
+            self._seen = None
+        if repeated:
+            self._restart(repeated)
+            self._read_parts(parts, open_part)
 
     def read_part(self, key: str, stream: BinaryIO) -> int:
-        """One part file's rows; returns how many it has."""
-        rows = 0
-        pending: list[RawRow] = []
+        """One part file's rows (ids not checked for repeats: for one-off reads); returns how many."""
+        if key.endswith((".csv", ".csv.gz")):
+            return self._read_csv(key, stream)
+        return self._read_jsonl(key, stream)
+
+    def close(self) -> None:
+        self.collector.close()
+
+    def _read_parts(self, parts: Sequence[PartRef], open_part: OpenPart) -> None:
+        for key, expected in parts:
+            with open_part(key) as stream:
+                rows_in_file = self.read_part(key, stream)
+            self.files.append(
+                FileCount(
+                    key=key,
+                    rows_expected=rows_in_file if expected is None else expected,
+                    rows_read=rows_in_file,
+                )
+            )
+            if expected is not None and rows_in_file != expected:
+                raise BatchError(
+                    "row_count_mismatch", f"manifest says {expected} rows, the file has {rows_in_file}", key
+                )
+
+    def _restart(self, repeated: frozenset[str]) -> None:
+        self.collector.close()
+        self.rejects.restart()
+        self.rows_read = self.rows_accepted = 0
+        self.files = []
+        self._watch, self._watched = repeated, set()
+        self.collector = self.open_collector()
+
+    def _read_jsonl(self, key: str, stream: BinaryIO) -> int:
+        shape, rows_in_file = self.spec.fast, 0
+        try:
+            for first_line, block in iter_jsonl_blocks(stream, key):
+                rows: Any = decode_jsonl_block(shape, block)
+                if rows is not None and vouched(shape, rows, self._allowed):
+                    rows_in_file += len(rows)
+                    self._accept(key, range(first_line, first_line + len(rows)), rows)  # the common case
+                    continue
+                raws = list(_block_rows(first_line, block))
+                rows_in_file += len(raws)
+                self._judge(key, raws)
+        finally:
+            self.rows_read += rows_in_file  # rows read before a file turns out unreadable count too
+        return rows_in_file
+
+    def _read_csv(self, key: str, stream: BinaryIO) -> int:
+        rows_in_file, pending = 0, []
         try:
             for raw in iter_rows(stream, key, self.spec.field_kinds):
-                rows += 1
-                self.rows_read += 1
+                rows_in_file += 1
                 pending.append(raw)
-                if len(pending) >= BLOCK_ROWS:
-                    self._judge(key, pending)
+                if len(pending) >= CSV_BLOCK_ROWS:
+                    self._judge_csv(key, pending)
                     pending = []
         finally:
             # Rows read before a file turns out unreadable are judged too, as they were read.
-            self._judge(key, pending)
-        return rows
+            self._judge_csv(key, pending)
+            self.rows_read += rows_in_file
+        return rows_in_file
+
+    def _judge_csv(self, key: str, raws: list[RawRow]) -> None:
+        if all(raw.values is not None for raw in raws):
+            rows: Any = convert_rows(self.spec.fast, [raw.values or {} for raw in raws])
+            if rows is not None and vouched(self.spec.fast, rows, self._allowed):
+                self._accept(key, [raw.line for raw in raws], rows)
+                return
+        self._judge(key, raws)
 
     def _judge(self, key: str, raws: list[RawRow]) -> None:
-        documents = [raw.document for raw in raws if raw.document is not None]
-        verdicts = iter(self._judge_block(documents, self.location, self.rules) if documents else ())
-        kinds = self.spec.field_kinds
+        """Row by row, in order: the fast path's verdict where it vouches, pydantic's otherwise."""
+        shape = self.spec.fast
+        lines: list[int] = []
+        rows: list[F] = []
         for raw in raws:
-            if raw.document is None:
+            if raw.error is not None or (raw.document is None and raw.values is None):
                 reason, message = raw.error or ("malformed_row", "row cannot be read")
                 # A row that cannot be split into fields may hold anything, unknown fields included,
                 # and those are never stored (§3): the report gives its file and line, not its text.
                 self.rejects.add(key, raw.line, Rejection(reason, None, message), None)
                 continue
-            verdict = next(verdicts)
-            if isinstance(verdict, Rejection):
-                self.rejects.add(key, raw.line, verdict, known_fields(raw.document, kinds))
+            row: Any = (
+                decode_line(shape, raw.document)
+                if raw.document is not None
+                else convert_row(shape, raw.values or {})
+            )
+            if row is None or not vouched(shape, [row], self._allowed):
+                verdict = self.spec.validate_row(raw.as_json or b"", self.location, self.rules)
+                if isinstance(verdict, Rejection):
+                    self.rejects.add(key, raw.line, verdict, _known_fields(raw, self.spec.field_kinds))
+                    continue
+                row = self.spec.to_fast(verdict)
+            if self._watch and self._repeats(key, raw.line, row):
                 continue
-            row_id = self.spec.row_id(verdict)
-            if row_id in self.accepted_ids:
-                self.rejects.add(
-                    key,
-                    raw.line,
-                    Rejection("duplicate_id", self.spec.id_field, f"{row_id} appeared earlier in the batch"),
-                    known_fields(raw.document, kinds),
-                )
-                continue
-            self.accepted_ids.add(row_id)
-            self.accept(key, raw.line, verdict)
+            lines.append(raw.line)
+            rows.append(row)
+        self._add(key, lines, rows)
+
+    def _accept(self, key: str, lines: Sequence[int], rows: list[F]) -> None:
+        """A block of valid rows: the first occurrence of each id goes on."""
+        if self._watch and not self._watch.isdisjoint(map(self._id_of, rows)):
+            kept = [
+                (line, row)
+                for line, row in zip(lines, rows, strict=True)
+                if not self._repeats(key, line, row)
+            ]
+            lines, rows = [line for line, _ in kept], [row for _, row in kept]
+        self._add(key, lines, rows)
+
+    def _repeats(self, key: str, line: int, row: F) -> bool:
+        """Whether the row's id was accepted earlier in the batch (then it is rejected)."""
+        row_id = self._id_of(row)
+        if row_id not in self._watch:
+            return False
+        if row_id not in self._watched:
+            self._watched.add(row_id)
+            return False
+        self.rejects.add(
+            key,
+            line,
+            Rejection("duplicate_id", self.spec.id_field, f"{row_id} appeared earlier in the batch"),
+            {name: _cut(value) for name, value in msgspec.structs.asdict(row).items()},
+        )
+        return True
+
+    def _add(self, key: str, lines: Sequence[int], rows: list[F]) -> None:
+        if not rows:
+            return
+        if self._seen is not None:
+            self._seen.add(list(map(self._id_of, rows)))
+        self.rows_accepted += len(rows)
+        self.collector.add(key, lines, rows)
 
 
-def known_fields(document: bytes, kinds: Mapping[str, type]) -> dict[str, Any] | None:
+def _block_rows(first_line: int, block: bytes) -> Iterable[RawRow]:
+    """A block's lines as rows: blank lines are not rows, overlong ones are rejected for it."""
+    for offset, line in enumerate(block.split(b"\n")):
+        if len(line) > MAX_LINE_BYTES:
+            yield RawRow(
+                first_line + offset, error=("line_too_long", f"line is longer than {MAX_LINE_BYTES} bytes")
+            )
+            continue
+        text = line.decode("utf-8").strip()  # the block is valid UTF-8; str.strip as for any line
+        if text:
+            yield RawRow(first_line + offset, document=text.encode("utf-8"))
+
+
+def _known_fields(raw: RawRow, kinds: Mapping[str, type]) -> dict[str, Any] | None:
     """A rejected row as rejected.jsonl keeps it: only its known fields, since unknown extra fields
     are never stored (§3), each cut to RAW_TEXT_KEEP characters of JSON. A row that is no JSON
     object has no fields to tell apart: not kept."""
-    try:
-        values = json.loads(document)
-    except (ValueError, RecursionError):
-        return None
+    if raw.values is not None:
+        values: Any = raw.values
+    else:
+        try:
+            values = json.loads(raw.document or b"")
+        except (ValueError, RecursionError):
+            return None
     if not isinstance(values, dict):
         return None
     return {name: _cut(value) for name, value in values.items() if name in kinds}

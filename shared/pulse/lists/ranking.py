@@ -14,13 +14,13 @@ import heapq
 import operator
 import tempfile
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import compress
 from pathlib import Path
 from typing import IO
 
-from pulse.ingest.fast_videos import VideoLike
+from pulse.ingest.fast_records import VideoLike
 
 
 def score(video: VideoLike) -> int:
@@ -31,6 +31,9 @@ def score(video: VideoLike) -> int:
 def top_k(pool_size: int, top_percent_bps: int) -> int:
     """ceil(N * bps / 10000) in integers (0 for an empty pool)."""
     return -(-pool_size * top_percent_bps // 10_000)
+
+
+_ID_LINE = "{0.video_id}\t{0.creator_id}\n".format
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,24 +63,22 @@ class RankingSpill:
     def pool_sizes(self) -> dict[str, int]:
         return {category: len(scores) for category, scores in self._scores.items()}
 
-    def add(self, video: VideoLike) -> None:
-        self.add_many([video])
+    def add(self, key: str, lines: Sequence[int], rows: Sequence[VideoLike]) -> None:
+        """A block of the snapshot's valid rows, as the read phase hands them on (a Collector)."""
+        self.add_many(rows)
 
     def add_many(self, videos: Iterable[VideoLike]) -> None:
-        pending: dict[str, list[str]] = {c: [] for c in self._scores}
-        scores = self._scores
+        by_category: dict[str, list[VideoLike]] = {}
         seen = 0
-        for v in videos:
+        for video in videos:
             seen += 1
-            if v.brand_safe:
-                category = v.category
-                scores[category].append(v.views_24h + 2 * v.likes_24h + 4 * v.comments_24h + 8 * v.shares_24h)
-                # Ids match ^[A-Za-z0-9_-]{1,64}$: a tab never occurs inside one, and sorts first.
-                pending[category].append(f"{v.video_id}\t{v.creator_id}\n")
+            if video.brand_safe:
+                by_category.setdefault(video.category, []).append(video)
         self.rows_seen += seen
-        for category, lines in pending.items():
-            if lines:
-                self._ids[category].writelines(lines)
+        for category, pool in by_category.items():
+            self._scores[category].extend(map(score, pool))
+            # Ids match ^[A-Za-z0-9_-]{1,64}$: a tab never occurs inside one, and sorts first.
+            self._ids[category].write("".join(map(_ID_LINE, pool)))
 
     def select(self, top_percent_bps: int) -> dict[str, list[Ranked]]:
         """Second pass: each category's top k, rank 1 first (score descending, then video_id)."""

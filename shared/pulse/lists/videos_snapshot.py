@@ -8,7 +8,7 @@ of that day, without reading the snapshot again.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import ClassVar, Protocol
 
 from pydantic import ConfigDict
@@ -16,9 +16,8 @@ from pydantic import ConfigDict
 from pulse.core.events import EventPublisher
 from pulse.core.rules import Rules
 from pulse.core.summary import Summary
-from pulse.ingest.batch import Accepted, RejectRow
+from pulse.ingest.batch import RejectRow
 from pulse.ingest.manifest import BatchLocation
-from pulse.ingest.records import VideoRow
 from pulse.ingest.report import Outcome
 from pulse.lists.publication import (
     EligibilityReader,
@@ -97,29 +96,21 @@ class ListPublisher:
 
 
 class VideosApplier:
-    def __init__(
-        self, rankings: RankingStore, publisher: ListPublisher, rules: Rules, workdir: str | None = None
-    ) -> None:
+    def __init__(self, rankings: RankingStore, publisher: ListPublisher, rules: Rules) -> None:
         self._rankings = rankings
         self._publisher = publisher
         self._rules = rules
-        self._workdir = workdir
 
-    def apply(
-        self,
-        location: BatchLocation,
-        rows: Iterator[Accepted[VideoRow]],
-        accepted_ids: set[str],
-        reject: RejectRow,
-    ) -> VideosOutcome:
+    def collector(self, location: BatchLocation, workdir: str) -> RankingSpill:
+        """A snapshot is scored while it is read: the ranking spill is the only one (§2.3)."""
+        return RankingSpill(list(self._rules.categories), workdir)
+
+    def apply(self, location: BatchLocation, collected: RankingSpill, reject: RejectRow) -> VideosOutcome:
         snapshot = location.snapshot
         assert snapshot is not None  # the videos folder layout always names its snapshot
         market = location.market
-        with RankingSpill(list(self._rules.categories), self._workdir) as spill:
-            for accepted in rows:
-                spill.add(accepted.row)
-            ranked = spill.select(self._rules.top_percent_bps)
-            pools = dict(spill.pool_sizes)
+        ranked = collected.select(self._rules.top_percent_bps)
+        pools = collected.pool_sizes
         self._rankings.save(market, snapshot, ranked)
         top_k = {category: len(entries) for category, entries in ranked.items()}
         latest = self._rankings.latest_snapshot(market)

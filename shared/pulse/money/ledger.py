@@ -10,7 +10,7 @@ and a replayed row, finding its entry, adds nothing. See docs/design.md ("Ledger
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Literal, Protocol
@@ -21,9 +21,10 @@ from pulse.core.concurrency import bounded_map
 from pulse.core.types import next_month
 from pulse.ingest.batch import Accepted, RejectRow
 from pulse.ingest.datasets import Rejection
+from pulse.ingest.fast_records import FastAdjustment, FastRevenue
 from pulse.ingest.manifest import BatchLocation
-from pulse.ingest.records import AdjustmentRow, RevenueRow
 from pulse.ingest.report import Outcome
+from pulse.ingest.row_spill import RowSpill
 
 Kind = Literal["revenue", "adjustment"]
 CHUNK = 500  # rows per unit of work: attribution reads for them, then their transactions
@@ -145,12 +146,18 @@ def _book(
     return recorded, repeated
 
 
-def _added(chunks: Iterator[Counter[str]]) -> Counter[str]:
-    """The chunks' counts, field by field (`update` keeps zero and negative sums, `+` would not)."""
-    counts: Counter[str] = Counter()
+def _added(chunks: Iterator[Counter[str]], fields: Iterable[str]) -> dict[str, int]:
+    """The chunks' counts, field by field; every field is there, at 0 for an empty batch."""
+    counts = dict.fromkeys(fields, 0)
     for chunk in chunks:
-        counts.update(chunk)
+        for name, value in chunk.items():
+            counts[name] += value
     return counts
+
+
+def _counted(outcome: type[Outcome]) -> list[str]:
+    """The count fields of an outcome: all but the month it reports."""
+    return [name for name in outcome.model_fields if name != "last_closed_month"]
 
 
 def _chunks(rows: Iterator[Accepted[Any]]) -> Iterator[list[Accepted[Any]]]:
@@ -163,17 +170,19 @@ class RevenueApplier:
         self._ledger = ledger
         self._workers = workers
 
+    def collector(self, location: BatchLocation, workdir: str) -> RowSpill[FastRevenue]:
+        return RowSpill(FastRevenue, workdir)
+
     def apply(
         self,
         location: BatchLocation,
-        rows: Iterator[Accepted[RevenueRow]],
-        accepted_ids: set[str],
+        collected: RowSpill[FastRevenue],
         reject: RejectRow,
     ) -> RevenueOutcome:
         market = location.market
         last_closed = self._ledger.last_closed(market)
 
-        def apply_chunk(chunk: list[Accepted[RevenueRow]]) -> Counter[str]:
+        def apply_chunk(chunk: list[Accepted[FastRevenue]]) -> Counter[str]:
             keys = sorted({(a.row.list_version, a.row.video_id) for a in chunk})
             creators = self._placements.creators_of(market, keys)
             entries, by_id = [], {}
@@ -220,15 +229,8 @@ class RevenueApplier:
                 booked_late=sum(e.month != e.own_month for e in recorded),
             )
 
-        counts = _added(bounded_map(apply_chunk, _chunks(rows), self._workers))
-        return RevenueOutcome(
-            entries_recorded=counts["entries_recorded"],
-            duplicates=counts["duplicates"],
-            not_on_list=counts["not_on_list"],
-            revenue_micros_recorded=counts["revenue_micros_recorded"],
-            booked_late=counts["booked_late"],
-            last_closed_month=last_closed,
-        )
+        chunks = bounded_map(apply_chunk, _chunks(collected.rows()), self._workers)
+        return RevenueOutcome(**_added(chunks, _counted(RevenueOutcome)), last_closed_month=last_closed)
 
 
 class AdjustmentsApplier:
@@ -236,17 +238,19 @@ class AdjustmentsApplier:
         self._ledger = ledger
         self._workers = workers
 
+    def collector(self, location: BatchLocation, workdir: str) -> RowSpill[FastAdjustment]:
+        return RowSpill(FastAdjustment, workdir)
+
     def apply(
         self,
         location: BatchLocation,
-        rows: Iterator[Accepted[AdjustmentRow]],
-        accepted_ids: set[str],
+        collected: RowSpill[FastAdjustment],
         reject: RejectRow,
     ) -> AdjustmentsOutcome:
         market = location.market
         last_closed = self._ledger.last_closed(market)
 
-        def apply_chunk(chunk: list[Accepted[AdjustmentRow]]) -> Counter[str]:
+        def apply_chunk(chunk: list[Accepted[FastAdjustment]]) -> Counter[str]:
             entries = [
                 LedgerEntry(
                     kind="adjustment",
@@ -272,10 +276,7 @@ class AdjustmentsApplier:
                 booked_late=sum(e.month != e.own_month for e in recorded),
             )
 
-        counts = _added(bounded_map(apply_chunk, _chunks(rows), self._workers))
+        chunks = bounded_map(apply_chunk, _chunks(collected.rows()), self._workers)
         return AdjustmentsOutcome(
-            entries_recorded=counts["entries_recorded"],
-            duplicates=counts["duplicates"],
-            booked_late=counts["booked_late"],
-            last_closed_month=last_closed,
+            **_added(chunks, _counted(AdjustmentsOutcome)), last_closed_month=last_closed
         )
