@@ -33,8 +33,9 @@ from pulse.eligibility.evaluation import evaluate
 from pulse.ingest.datasets import CREATORS, VIDEOS, DatasetSpec
 from pulse.ingest.fast_records import FastCreator
 from pulse.ingest.manifest import DATASETS, BatchError, BatchLocation, locate_batch
-from pulse.ingest.read_phase import Collector, ReadPhase, RejectLog
+from pulse.ingest.read_phase import Collector, ReadPhase, RejectLog, keep_rows
 from pulse.lists.ranking import Ranked, RankingSpill, published
+from pulse.settings import available_cpus
 
 C = TypeVar("C", bound=Collector[Any])
 
@@ -49,7 +50,8 @@ def _read_files(
     """Local part files through the ingest's own read phase: the same verdicts, the same first
     occurrence of an id winning, the same counts of rejections by reason. The caller closes it."""
     by_key = {str(path): path for path in paths}
-    phase = ReadPhase(spec, location, rules, RejectLog(), collector)
+    workers = available_cpus()
+    phase = ReadPhase(spec, location, rules, RejectLog(), collector, workers=workers)
     try:
         phase.read([(key, None) for key in by_key], lambda key: by_key[key].open("rb"))
     except BaseException:
@@ -65,7 +67,11 @@ class _ActiveCreators:
         self._snapshot, self._rules = snapshot, rules
         self.found: set[str] = set()
 
-    def add(self, key: str, lines: Sequence[int], rows: Sequence[FastCreator]) -> None:
+    @property
+    def reducer(self) -> Callable[[Sequence[FastCreator]], list[FastCreator]]:
+        return keep_rows
+
+    def add_reduced(self, key: str, lines: Sequence[int], rows: list[FastCreator]) -> None:
         self.found.update(
             r.creator_id for r in rows if evaluate(r, self._snapshot, self._rules).status == "active"
         )

@@ -181,7 +181,7 @@ def _parse_floor(path: Path) -> float:
     decoder = msgspec.json.Decoder()
     started = time.perf_counter()
     with path.open("rb") as stream:
-        for _, block in iter_jsonl_blocks(stream, path.name):
+        for _, _, block in iter_jsonl_blocks(stream, path.name):
             decoder.decode(b"[" + block.replace(b"\n", b",") + b"]")
     return time.perf_counter() - started
 

@@ -110,6 +110,7 @@ def ingest_context(ingest_bucket: str) -> IngestContext:
         },
         now=_clock,
         workdir=settings.workdir,
+        read_workers=settings.read_workers,
     )
 
 

@@ -8,6 +8,14 @@ from functools import cache
 from pydantic import BaseModel, ConfigDict, Field
 
 
+def available_cpus() -> int:
+    """The CPUs this process may run on (on Lambda: the vCPUs its memory size gives)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 class _Env(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
@@ -20,6 +28,9 @@ class PipelineSettings(_Env):
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
     # Where spill files go: /tmp on Lambda (sized by EphemeralStorage in the template).
     workdir: str | None = Field(default=None, alias="PULSE_WORKDIR")
+    # Processes that judge a large part's blocks: by default one per vCPU the function has
+    # (Lambda gives one per 1,769 MB), 1 to read in the function's own process only.
+    read_workers: int = Field(default_factory=available_cpus, alias="PULSE_READ_WORKERS", ge=1, le=16)
 
 
 class ApiSettings(_Env):

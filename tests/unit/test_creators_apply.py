@@ -9,7 +9,6 @@ from pulse.core.rules import load_rules
 from pulse.eligibility.creators_snapshot import CreatorsApplier
 from pulse.ingest.fast_records import FastCreator
 from pulse.ingest.manifest import locate_batch
-from pulse.ingest.row_spill import RowSpill
 from tests.factories import creator
 from tests.fakes import ListPublisher, MemoryEligibilityStore
 
@@ -23,7 +22,8 @@ def _apply(
     applier = CreatorsApplier(store, store.rosters, events, RULES)
     with tempfile.TemporaryDirectory() as tmp:
         spill = applier.collector(location, tmp)
-        spill.add("p.jsonl", range(1, len(rows) + 1), msgspec.convert(rows, list[FastCreator]))
+        parsed = msgspec.convert(rows, list[FastCreator])
+        spill.add_reduced("p.jsonl", range(1, len(rows) + 1), spill.reducer(parsed))
         outcome = applier.apply(location, spill, lambda a, r: None)
         spill.close()
     return outcome.as_json()

@@ -8,9 +8,9 @@ from typing import Any
 from pulse.core.rules import load_rules
 from pulse.ingest.batch import Accepted, RejectRow, ingest_batch
 from pulse.ingest.datasets import CREATORS, Rejection
+from pulse.ingest.fast_records import FastCreator
 from pulse.ingest.manifest import BatchLocation, locate_batch
 from pulse.ingest.parts import write_part
-from pulse.ingest.fast_records import FastCreator
 from pulse.ingest.report import Outcome
 from pulse.ingest.row_spill import RowSpill
 from tests.factories import CREATOR_COLUMNS, creator

@@ -92,7 +92,9 @@ def test_an_empty_file_has_no_rows() -> None:
 
 
 def _blocks(data: bytes, key: str) -> list[tuple[int, bytes]]:
-    return list(iter_jsonl_blocks(io.BytesIO(data), key))
+    blocks = list(iter_jsonl_blocks(io.BytesIO(data), key))
+    assert all(lines == block.count(b"\n") + 1 for _, lines, block in blocks)
+    return [(first, block) for first, _, block in blocks]
 
 
 def test_blocks_hold_whole_lines_and_number_them() -> None:

@@ -15,8 +15,9 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from pulse.aws import clients, market_markers
-from pulse.aws.dynamo import Item, batch_get, batch_write
+from pulse.aws.dynamo import GET_BATCH, Item, batch_get, batch_write
 from pulse.core.clock import Clock, stamp, system_clock
+from pulse.core.concurrency import bounded_map
 from pulse.eligibility.creators_snapshot import StoredEligibility
 from pulse.eligibility.evaluation import (
     CurrentEligibility,
@@ -66,9 +67,10 @@ def to_item(record: Eligibility, updated_at: str) -> Item:
 
 
 class DynamoEligibilityStore:
-    def __init__(self, table: str, clock: Clock = system_clock) -> None:
+    def __init__(self, table: str, clock: Clock = system_clock, read_workers: int = 8) -> None:
         self._table = table
         self._clock = clock
+        self._read_workers = read_workers
 
     def latest_snapshot(self, market: str) -> str | None:
         return market_markers.latest_snapshot(self._table, market, "CREATORS")
@@ -105,13 +107,23 @@ class DynamoEligibilityStore:
     def current(self, market: str, creator_ids: Iterable[str]) -> dict[str, CurrentEligibility]:
         """Status and confirmation date of each creator (the ranking's `EligibilityReader`)."""
         latest = self.latest_snapshot(market)
+        if latest is None:
+            # No creators snapshot was applied to the market (a half-applied first one does not
+            # count): nobody there is eligible, and a list of 40,000 creators needs no 400 reads.
+            return {}
         keys = [eligibility_key(market, cid) for cid in creator_ids]
+
+        def read(chunk: Sequence[Item]) -> list[Item]:
+            return list(batch_get(self._table, chunk, "sk, #s, as_of, absent, last_seen", {"#s": "status"}))
+
         found: dict[str, CurrentEligibility] = {}
-        for item in batch_get(self._table, keys, "sk, #s, as_of, absent, last_seen", {"#s": "status"}):
-            last_seen = item.get("last_seen", {}).get("S")
-            confirmed = confirmed_on(item["as_of"]["S"], "absent" in item, last_seen, latest)
-            status = cast(Status, item["status"]["S"])
-            found[item["sk"]["S"]] = CurrentEligibility(item["sk"]["S"], status, confirmed)
+        chunks = (keys[start : start + GET_BATCH] for start in range(0, len(keys), GET_BATCH))
+        for items in bounded_map(read, chunks, self._read_workers):  # reads overlap: latency, not CPU
+            for item in items:
+                last_seen = item.get("last_seen", {}).get("S")
+                confirmed = confirmed_on(item["as_of"]["S"], "absent" in item, last_seen, latest)
+                status = cast(Status, item["status"]["S"])
+                found[item["sk"]["S"]] = CurrentEligibility(item["sk"]["S"], status, confirmed)
         return found
 
     def get(self, market: str, creator_id: str) -> StoredRecord | None:

@@ -22,17 +22,10 @@ class S3DynamoRankingStore:
         self._table = table
 
     def save(self, market: str, snapshot: str, ranked: dict[str, list[Ranked]]) -> None:
+        # Ids match ^[A-Za-z0-9_-]{1,64}$ and categories their slug: nothing in them needs escaping.
         lines = (
-            json.dumps(
-                {
-                    "category": category,
-                    "rank": e.rank,
-                    "video_id": e.video_id,
-                    "creator_id": e.creator_id,
-                    "score": e.score,
-                },
-                separators=(",", ":"),
-            )
+            f'{{"category":"{category}","rank":{e.rank},"video_id":"{e.video_id}",'
+            f'"creator_id":"{e.creator_id}","score":{e.score}}}'
             for category, entries in ranked.items()
             for e in entries
         )

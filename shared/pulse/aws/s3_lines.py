@@ -6,10 +6,13 @@ import gzip
 import io
 import tempfile
 from collections.abc import Iterable, Iterator
+from itertools import islice
 
 from botocore.exceptions import ClientError
 
 from pulse.aws import clients
+
+_LINES_A_WRITE = 4096
 
 
 def read_lines(bucket: str, key: str) -> Iterator[str] | None:
@@ -32,9 +35,11 @@ def read_lines(bucket: str, key: str) -> Iterator[str] | None:
 
 def write_lines(bucket: str, key: str, lines: Iterable[str]) -> None:
     """Write the lines gzip-compressed through a local spool (multipart for large objects)."""
+    iterator = iter(lines)
     with tempfile.TemporaryFile() as spool:
-        with gzip.GzipFile(fileobj=spool, mode="wb", mtime=0) as zipped:
-            for line in lines:
-                zipped.write(line.encode() + b"\n")
+        with gzip.GzipFile(fileobj=spool, mode="wb", mtime=0, compresslevel=6) as zipped:
+            # A few thousand lines a write: one call into zlib each, not one per line.
+            for chunk in iter(lambda: list(islice(iterator, _LINES_A_WRITE)), []):
+                zipped.write(("\n".join(chunk) + "\n").encode())
         spool.seek(0)
         clients.s3().upload_fileobj(spool, bucket, key)

@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator, StringConstraints
 
 ID = r"^[A-Za-z0-9_-]{1,64}$"
+ID_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"  # ID's, for fast checks
 MARKET = r"^[A-Z]{2}$"
 CATEGORY = r"^[a-z][a-z0-9_]{0,31}$"
 CURRENCY = r"^[A-Z]{3}$"

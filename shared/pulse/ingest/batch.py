@@ -70,6 +70,7 @@ def ingest_batch(
     rules: Rules,
     now: Callable[[], dt.datetime],
     workdir: str | None = None,
+    read_workers: int = 1,
 ) -> IngestReport:
     """Read, validate and apply one batch; always leaves a report, whatever the batch holds."""
     started = now()
@@ -77,7 +78,9 @@ def ingest_batch(
         rejected_path = Path(tmp, "rejected.jsonl")
         with rejected_path.open("w", encoding="utf-8") as rejected_handle:
             rejects = RejectLog(rejected_handle)
-            phase = ReadPhase(spec, location, rules, rejects, lambda: applier.collector(location, tmp), tmp)
+            phase = ReadPhase(
+                spec, location, rules, rejects, lambda: applier.collector(location, tmp), tmp, read_workers
+            )
             try:
                 problem_report: BatchProblem | None = None
                 try:

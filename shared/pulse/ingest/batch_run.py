@@ -57,6 +57,7 @@ class IngestContext:
     now: Clock
     lease_seconds: int = 900
     workdir: str | None = None
+    read_workers: int = 1
 
 
 def run_batch(
@@ -74,6 +75,7 @@ def run_batch(
             rules=ctx.rules,
             now=ctx.now,
             workdir=ctx.workdir,
+            read_workers=ctx.read_workers,
         )
         ctx.events.publish(report.event_type, [report.event_detail()])
         return BatchRunSummary.of(report)

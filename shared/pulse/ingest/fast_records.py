@@ -23,7 +23,7 @@ from typing import Annotated, Literal, Protocol
 import msgspec
 
 from pulse.core.rules import Rules
-from pulse.core.types import CURRENCY, DATE, ID, MARKET, MONTH
+from pulse.core.types import DATE, ID_CHARACTERS, MONTH
 from pulse.ingest.manifest import BatchLocation
 from pulse.ingest.records import INT64_MAX, RFC3339
 
@@ -101,10 +101,6 @@ class FastAdjustment(msgspec.Struct, frozen=True, gc=False):
 FastRow = FastCreator | FastVideo | FastRevenue | FastAdjustment
 
 
-def _unanchored(pattern: str) -> str:
-    return pattern.removeprefix("^").removesuffix("$")
-
-
 Allowed = Callable[[BatchLocation, Rules], Mapping[str, frozenset[str]]]
 
 
@@ -125,37 +121,26 @@ class FastShape:
     """What the fast path checks of a dataset's rows beyond what msgspec checks while decoding."""
 
     struct: type[FastRow]
+    ids: tuple[str, ...]  # id fields: only ID_CHARACTERS (their length the struct checks)
     patterns: Mapping[str, str]  # field -> the regular expression its whole value must match
     days: tuple[str, ...]  # fields (dates, timestamps) whose day must be a day of the calendar
     allowed: Allowed  # field -> the values the batch and the rules allow (market, category...)
+    id_characters: str = ID_CHARACTERS
 
 
-# MARKET, CURRENCY and the rest come from core/types, the patterns pydantic checks with. The
-# market and currency patterns are implied by `allowed` (the one market and currency a batch
-# takes), but are checked too so that the fast path never depends on the rules' contents.
-CREATORS_SHAPE = FastShape(FastCreator, {"creator_id": ID, "market": MARKET}, (), _market)
+# Ids together are `^[A-Za-z0-9_-]{1,64}$` (core/types.ID): the struct checks the length, the
+# fast path the characters. The market, category and currency are checked against the values
+# the batch allows, which match their patterns (a batch folder's market is a MARKET, the rules'
+# currencies CURRENCY codes), so they need no pattern of their own here.
+CREATORS_SHAPE = FastShape(FastCreator, ("creator_id",), {}, (), _market)
 VIDEOS_SHAPE = FastShape(
-    FastVideo,
-    {"video_id": ID, "creator_id": ID, "market": MARKET, "posted_at": RFC3339.pattern},
-    ("posted_at",),
-    _video_context,
+    FastVideo, ("video_id", "creator_id"), {"posted_at": RFC3339.pattern}, ("posted_at",), _video_context
 )
 REVENUE_SHAPE = FastShape(
     FastRevenue,
-    {
-        "row_id": ID,
-        "served_date": DATE,
-        "market": MARKET,
-        "video_id": ID,
-        "campaign_id": ID,
-        "currency": CURRENCY,
-    },
+    ("row_id", "video_id", "campaign_id"),
+    {"served_date": DATE},
     ("served_date",),
     _revenue_context,
 )
-ADJUSTMENTS_SHAPE = FastShape(
-    FastAdjustment,
-    {"adjustment_id": ID, "market": MARKET, "creator_id": ID, "month": MONTH},
-    (),
-    _market,
-)
+ADJUSTMENTS_SHAPE = FastShape(FastAdjustment, ("adjustment_id", "creator_id"), {"month": MONTH}, (), _market)

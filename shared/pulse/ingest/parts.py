@@ -221,8 +221,9 @@ _BLOCK_BYTES = 1 << 19  # below MAX_LINE_BYTES: most blocks cannot hold an overl
 _OVERLONG = b"?" * (MAX_LINE_BYTES + 1)
 
 
-def iter_jsonl_blocks(stream: BinaryIO, key: str) -> Iterator[tuple[int, bytes]]:
-    """JSON Lines in blocks: (number of the block's first line, whole lines joined by newlines).
+def iter_jsonl_blocks(stream: BinaryIO, key: str) -> Iterator[tuple[int, int, bytes]]:
+    """JSON Lines in blocks: (number of the block's first line, how many lines it has, whole lines
+    joined by newlines).
 
     The fast path of large snapshots: gzip is inflated on a background thread (zlib releases the
     GIL, so inflating overlaps parsing), lines are split a block at a time in C, and each block is
@@ -261,12 +262,13 @@ def iter_jsonl_blocks(stream: BinaryIO, key: str) -> Iterator[tuple[int, bytes]]
                 carry, overlong = b"", True
             continue
         block, carry = data[:cut], data[cut + 1 :]
-        yield from _utf8_lines(block, key, line_number)
-        line_number += block.count(b"\n") + 1
+        lines = block.count(b"\n") + 1
+        yield from _utf8_lines(block, lines, key, line_number)
+        line_number += lines
     if overlong:
         carry = _OVERLONG
     if carry:
-        yield from _utf8_lines(carry, key, line_number)
+        yield from _utf8_lines(carry, carry.count(b"\n") + 1, key, line_number)
 
 
 def _inflate(stream: BinaryIO, key: str, chunks: queue.Queue[bytes | BaseException | None]) -> None:
@@ -294,15 +296,15 @@ def _inflate(stream: BinaryIO, key: str, chunks: queue.Queue[bytes | BaseExcepti
         chunks.put(exc)
 
 
-def _utf8_lines(block: bytes, key: str, first_line: int) -> Iterator[tuple[int, bytes]]:
+def _utf8_lines(block: bytes, lines: int, key: str, first_line: int) -> Iterator[tuple[int, int, bytes]]:
     """The block, checked to be UTF-8; when it is not, its lines before the bad one and then the
     error, so that the rows read before a file turns out unreadable are counted as read."""
     try:
         block.decode("utf-8")
     except UnicodeDecodeError as exc:
         before = block.rfind(b"\n", 0, exc.start)
-        if before >= 0:
-            yield first_line, block[:before]
         line = first_line + block.count(b"\n", 0, exc.start)
+        if before >= 0:
+            yield first_line, line - first_line, block[:before]
         raise BatchError("unreadable_file", f"line {line} is not valid UTF-8 ({exc.reason})", key) from exc
-    yield first_line, block
+    yield first_line, lines, block

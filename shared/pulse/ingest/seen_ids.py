@@ -12,7 +12,7 @@ only those (`pulse.ingest.read_phase.read_batch`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 IN_ONE_SET = 1_000_000  # ids looked at in one set: about 100 MB at most
@@ -26,12 +26,11 @@ class SeenIds:
         self._handle = self._path.open("w", encoding="utf-8")
         self.count = 0
 
-    def add(self, ids: Sequence[str]) -> None:
-        """The ids of accepted rows, in order; ids never hold a newline (they match their pattern)."""
-        if ids:
-            self._handle.write("\n".join(ids))
-            self._handle.write("\n")
-            self.count += len(ids)
+    def add(self, ids: str, count: int) -> None:
+        """The ids of `count` accepted rows, each followed by a newline (ids never hold one: they
+        match their pattern)."""
+        self._handle.write(ids)
+        self.count += count
 
     def duplicates(self) -> frozenset[str]:
         """Every id added more than once."""

@@ -10,13 +10,13 @@ and the ties at the k-th score); the rows themselves are never held.
 
 from __future__ import annotations
 
-import heapq
 import operator
 import tempfile
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import compress
+from operator import attrgetter
 from pathlib import Path
 from typing import IO
 
@@ -33,7 +33,8 @@ def top_k(pool_size: int, top_percent_bps: int) -> int:
     return -(-pool_size * top_percent_bps // 10_000)
 
 
-_ID_LINE = "{0.video_id}\t{0.creator_id}\n".format
+_VIDEO_ID = attrgetter("video_id")
+_CREATOR_ID = attrgetter("creator_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,46 +45,66 @@ class Ranked:
     score: int
 
 
+RankedBlock = dict[str, tuple["array[int]", str, str]]
+
+
+def rank_block(videos: Sequence[VideoLike]) -> RankedBlock:
+    """A block's brand-safe videos by category: their scores, and their video and creator ids
+    one per line (ids match ^[A-Za-z0-9_-]{1,64}$: a newline never occurs inside one)."""
+    by_category: dict[str, list[VideoLike]] = {}
+    for video in videos:
+        if video.brand_safe:
+            by_category.setdefault(video.category, []).append(video)
+    return {
+        category: (
+            array("q", map(score, pool)),
+            "\n".join(map(_VIDEO_ID, pool)) + "\n",
+            "\n".join(map(_CREATOR_ID, pool)) + "\n",
+        )
+        for category, pool in by_category.items()
+    }
+
+
 class RankingSpill:
     """First pass: each category's brand-safe pool, as scores in a compact array (8 bytes a video)
-    and ids in a spill file on local disk; the second pass (`select`) needs only the rows whose
-    score reaches the category's k-th best."""
+    and ids in spill files on local disk; the second pass (`select`) needs only the rows whose
+    score reaches the category's k-th best. A Collector of the read phase: a videos snapshot is
+    scored while it is read, and this is its only spill."""
 
     def __init__(self, categories: list[str], workdir: str | None = None) -> None:
         self._dir = tempfile.TemporaryDirectory(dir=workdir, prefix="pulse-rank-")
-        # Open for the whole first pass, closed by select() or close().
-        self._ids: dict[str, IO[str]] = {
-            c: Path(self._dir.name, f"{c}.ids").open("w", encoding="utf-8")  # noqa: SIM115
-            for c in categories
-        }
+        # Open for the whole first pass, closed by select() or close(). Video and creator ids go
+        # to two files, one per line, so that a block is written with two joins (no per-row format).
+        self._ids = {c: self._open(c, "ids") for c in categories}
+        self._creators = {c: self._open(c, "creators") for c in categories}
         self._scores: dict[str, array[int]] = {c: array("q") for c in categories}
         self.rows_seen = 0
+
+    def _open(self, category: str, kind: str) -> IO[str]:
+        return Path(self._dir.name, f"{category}.{kind}").open("w", encoding="utf-8")
 
     @property
     def pool_sizes(self) -> dict[str, int]:
         return {category: len(scores) for category, scores in self._scores.items()}
 
-    def add(self, key: str, lines: Sequence[int], rows: Sequence[VideoLike]) -> None:
-        """A block of the snapshot's valid rows, as the read phase hands them on (a Collector)."""
-        self.add_many(rows)
+    @property
+    def reducer(self) -> Callable[[Sequence[VideoLike]], RankedBlock]:
+        return rank_block
 
-    def add_many(self, videos: Iterable[VideoLike]) -> None:
-        by_category: dict[str, list[VideoLike]] = {}
-        seen = 0
-        for video in videos:
-            seen += 1
-            if video.brand_safe:
-                by_category.setdefault(video.category, []).append(video)
-        self.rows_seen += seen
-        for category, pool in by_category.items():
-            self._scores[category].extend(map(score, pool))
-            # Ids match ^[A-Za-z0-9_-]{1,64}$: a tab never occurs inside one, and sorts first.
-            self._ids[category].write("".join(map(_ID_LINE, pool)))
+    def add_reduced(self, key: str, lines: Sequence[int], reduced: RankedBlock) -> None:
+        """A block of the snapshot's valid rows, reduced by `rank_block` (a Collector)."""
+        self.rows_seen += len(lines)
+        for category, (scores, video_ids, creator_ids) in reduced.items():
+            self._scores[category].extend(scores)
+            self._ids[category].write(video_ids)
+            self._creators[category].write(creator_ids)
+
+    def add_many(self, videos: Sequence[VideoLike]) -> None:
+        self.add_reduced("", range(len(videos)), rank_block(videos))
 
     def select(self, top_percent_bps: int) -> dict[str, list[Ranked]]:
         """Second pass: each category's top k, rank 1 first (score descending, then video_id)."""
-        for handle in self._ids.values():
-            handle.close()
+        self._close_files()
         return {category: self._top(category, top_percent_bps) for category in self._scores}
 
     def _top(self, category: str, top_percent_bps: int) -> list[Ranked]:
@@ -91,23 +112,35 @@ class RankingSpill:
         k = top_k(len(scores), top_percent_bps)
         if k == 0:
             return []
-        threshold = heapq.nlargest(k, scores)[-1]
+        threshold = sorted(scores)[-k]  # one sort in C: heapq.nlargest loops in Python
         # Every video at or above the k-th best score, ties included, then the order of §2.3. Only
-        # those lines are kept while the spill file streams by (compress/map run in C).
+        # those lines are kept while the spill files stream by (compress/map run in C). A line
+        # keeps its newline, which sorts before every id character: "a\n" < "ab\n" as "a" < "ab".
         keep = list(map(threshold.__le__, scores))
-        with Path(self._dir.name, f"{category}.ids").open(encoding="utf-8") as handle:
+        folder = Path(self._dir.name)
+        with (
+            (folder / f"{category}.ids").open(encoding="utf-8") as ids,
+            (folder / f"{category}.creators").open(encoding="utf-8") as creators,
+        ):
             candidates = sorted(
-                zip(map(operator.neg, compress(scores, keep)), compress(handle, keep), strict=True)
+                zip(
+                    map(operator.neg, compress(scores, keep)),
+                    compress(ids, keep),
+                    compress(creators, keep),
+                    strict=True,
+                )
             )[:k]
-        ranked = []
-        for rank, (negative, line) in enumerate(candidates, 1):
-            video_id, creator_id = line.rstrip("\n").split("\t")
-            ranked.append(Ranked(rank, video_id, creator_id, -negative))
-        return ranked
+        return [
+            Ranked(rank, video_id[:-1], creator_id[:-1], -negative)
+            for rank, (negative, video_id, creator_id) in enumerate(candidates, 1)
+        ]
+
+    def _close_files(self) -> None:
+        for handle in (*self._ids.values(), *self._creators.values()):
+            handle.close()
 
     def close(self) -> None:
-        for handle in self._ids.values():
-            handle.close()
+        self._close_files()
         self._dir.cleanup()
 
     def __enter__(self) -> RankingSpill:
