@@ -44,6 +44,7 @@ class PhaseTimer:
 
     def __init__(self) -> None:
         self.seconds = 0.0
+        self.workers = 0
 
     def attach(self) -> None:
         original = ReadPhase.read
@@ -54,6 +55,7 @@ class PhaseTimer:
                 return original(phase, *args, **kwargs)
             finally:
                 self.seconds += time.perf_counter() - started
+                self.workers = max(self.workers, phase.worker_processes)
 
         ReadPhase.read = timed  # type: ignore[method-assign,assignment]
 
@@ -84,14 +86,17 @@ def main(argv: list[str] | None = None) -> int:
         )
     elapsed = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the block workers, once joined
     peak_kb = usage.ru_maxrss
     with open(args.out, "w", encoding="utf-8") as handle:
         json.dump(
             {
                 "elapsed_s": elapsed,
-                "cpu_s": usage.ru_utime + usage.ru_stime,
+                "cpu_s": usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime,
                 "peak_rss_mb": peak_kb / 1024,
                 "read_phase_s": read_phase.seconds,
+                "workers": read_phase.workers,
+                "peak_worker_rss_mb": children.ru_maxrss / 1024,
                 "requests": dict(counter.counts),
                 "results": results,
             },

@@ -25,6 +25,7 @@ from typing import Any
 
 from pulse.ingest.fast_path import decode_jsonl_block, vouched
 from pulse.ingest.fast_records import FastShape
+from pulse.ingest.parts import MAX_LINE_BYTES
 
 Verdict = tuple[str, Any] | None  # (the ids joined by newlines, the reduced rows) or None
 Block = tuple[int, int, bytes]  # (first line, lines, whole lines joined by newlines)
@@ -39,6 +40,8 @@ class BlockJudge:
     reducer: Callable[[Sequence[Any]], Any] | None  # None: the rows themselves
 
     def __call__(self, block: bytes, lines: int) -> Verdict:
+        if len(block) > MAX_LINE_BYTES and max(map(len, block.split(b"\n"))) > MAX_LINE_BYTES:
+            return None  # a line over the cap is rejected for it, row by row, whatever it holds
         rows = decode_jsonl_block(self.shape, block, lines)
         if rows is None:
             return None

@@ -19,7 +19,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from pulse.ingest.manifest import BatchError
 
@@ -271,29 +271,59 @@ def iter_jsonl_blocks(stream: BinaryIO, key: str) -> Iterator[tuple[int, int, by
         yield from _utf8_lines(carry, carry.count(b"\n") + 1, key, line_number)
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+# zlib's words for a broken gzip trailer, in the gzip module's (which the CSV reader uses).
+_ZLIB_SAYS = {
+    "incorrect data check": "CRC check failed",
+    "incorrect length check": "Incorrect length of data",
+}
+
+
 def _inflate(stream: BinaryIO, key: str, chunks: queue.Queue[bytes | BaseException | None]) -> None:
     """The reading thread: raw or gunzipped chunks into `chunks`, then None (or the error)."""
     try:
-        decompressor = zlib.decompressobj(wbits=47) if key.endswith(".gz") else None
-        while data := stream.read(_BLOCK_BYTES):
-            if decompressor is None:
+        if key.endswith(".gz"):
+            _gunzip(stream, key, chunks)
+        else:
+            while data := stream.read(_BLOCK_BYTES):
                 chunks.put(data)
-                continue
-            while data:
-                chunks.put(decompressor.decompress(data, _BLOCK_BYTES))
-                data = decompressor.unconsumed_tail
-            if decompressor.eof and decompressor.unused_data:
-                # A second gzip member: gzip allows several concatenated ones.
-                rest = decompressor.unused_data
-                decompressor = zlib.decompressobj(wbits=47)
-                chunks.put(decompressor.decompress(rest))
-        if decompressor is not None and not decompressor.eof:
-            raise BatchError("unreadable_file", "corrupt or truncated gzip data: the stream ended early", key)
         chunks.put(None)
     except zlib.error as exc:
-        chunks.put(BatchError("unreadable_file", f"corrupt or truncated gzip data: {exc}", key))
+        says = _ZLIB_SAYS.get(str(exc).removeprefix("Error -3 while decompressing data: "), str(exc))
+        chunks.put(BatchError("unreadable_file", f"corrupt or truncated gzip data: {says} ({exc})", key))
     except BaseException as exc:  # handed to the consumer, which re-raises it
         chunks.put(exc)
+
+
+def _gunzip(stream: BinaryIO, key: str, chunks: queue.Queue[bytes | BaseException | None]) -> None:
+    """Every gzip member of the stream, inflated (gzip allows several, one after the other)."""
+    member: Any = None  # the current member's decompressor; None between members
+    pending = b""
+    while True:
+        data = stream.read(_BLOCK_BYTES)
+        pending += data
+        if member is None:
+            if not pending:
+                if not data:
+                    return  # the end of the file, between members (an empty file has none)
+                continue
+            if len(pending) < len(_GZIP_MAGIC) and data:
+                continue
+            if not pending.startswith(_GZIP_MAGIC):
+                raise BatchError(
+                    "unreadable_file",
+                    f"corrupt or truncated gzip data: Not a gzipped file ({pending[:2]!r})",
+                    key,
+                )
+            member = zlib.decompressobj(wbits=31)
+        feed, pending = pending, b""
+        while feed and not member.eof:
+            chunks.put(member.decompress(feed, _BLOCK_BYTES))
+            feed = member.unconsumed_tail
+        if member.eof:
+            pending, member = member.unused_data, None
+        elif not data:
+            raise BatchError("unreadable_file", "corrupt or truncated gzip data: the stream ended early", key)
 
 
 def _utf8_lines(block: bytes, lines: int, key: str, first_line: int) -> Iterator[tuple[int, int, bytes]]:

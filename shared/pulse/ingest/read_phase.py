@@ -42,7 +42,7 @@ F = TypeVar("F", bound=FastRow)
 F_contra = TypeVar("F_contra", bound=FastRow, contravariant=True)
 C = TypeVar("C", bound="Collector[Any]")
 CSV_BLOCK_ROWS = 4096  # CSV rows converted together: enough for one C call to pay, small in memory
-PARALLEL_ROWS = 200_000  # a part this large pays for forking block workers (about 0.1 s)
+PARALLEL_ROWS = 100_000  # a part this large pays for forking block workers (about 0.1 s)
 
 
 class PartSource(Protocol):
@@ -133,6 +133,7 @@ class ReadPhase(Generic[F, C]):
         self._watch: frozenset[str] = frozenset()  # ids that repeat: only those are tracked
         self._watched: set[str] = set()
         self._pool: BlockWorkers | None = None
+        self.worker_processes = 0  # block workers the last read started
 
     def read(self, parts: Sequence[PartRef], open_part: OpenPart) -> None:
         """Every part, in order; raises BatchError when a file's rows differ from its manifest."""
@@ -140,6 +141,7 @@ class ReadPhase(Generic[F, C]):
             # Forked before any reading thread starts (see block_workers).
             judge = BlockJudge(self.spec.fast, self._allowed, self.collector.reducer)
             self._pool = BlockWorkers(judge, self.workers)
+            self.worker_processes = self.workers
         try:
             with tempfile.TemporaryDirectory(dir=self.workdir, prefix="pulse-ids-") as ids_dir:
                 self._seen = SeenIds(ids_dir)

@@ -1,8 +1,10 @@
 """The four inbound record shapes of spec §3, defined once and used by every reader of them.
 
 Rows are validated strictly (no silent coercion of "12" into 12 in JSON); CSV cells are turned into
-JSON scalars first (see `parts.csv_cells_to_json`). Unknown extra fields are ignored, never stored.
-Checks that need the rules or the batch (market, category, currency) live in `datasets.py`.
+JSON scalars first (see `parts.csv_cells_to_values`). Unknown extra fields are ignored, never stored.
+Checks that need the rules or the batch (market, category, currency) live in `datasets.py`. The
+read phase's structs (`fast_records.py`) have these fields, in this order (a test checks), and
+these models stay the authority on what a valid row is.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from pulse.core.types import CurrencyCode, Id, IsoDate, IsoMonth, MarketCode
 
 # RFC 3339 date-time with its ranges spelled out; only the length of each month is left to
-# `real_day`. The fast path of video rows runs the very same two checks (pulse/fast_videos.py).
+# `real_day`. The fast path runs the same pattern over a whole block (pulse/ingest/fast_path.py).
 RFC3339 = re.compile(
     r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
     r"(?:\.[0-9]{1,9})?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
