@@ -39,12 +39,16 @@ def test_a_missing_part_is_a_missing_file(stack: Stack, s3: Any) -> None:
 
 
 def test_a_part_replaced_while_it_is_read_makes_the_file_unreadable(stack: Stack, s3: Any) -> None:
+    bucket, key = stack.name_of("IngestBucket"), LOCATION.part_key("part-0.jsonl")
     source = _source(stack, s3, os.urandom(1_000_000))
-    with pytest.raises(BatchError) as caught, source.open_part(LOCATION, "part-0.jsonl") as stream:
-        stream.read(10)  # the first ranges are on their way already
-        s3.put_object(
-            Bucket=stack.name_of("IngestBucket"), Key=LOCATION.part_key("part-0.jsonl"), Body=b"new"
-        )
-        while stream.read(100_000):
-            pass
+
+    def read_while_replaced() -> None:
+        with source.open_part(LOCATION, "part-0.jsonl") as stream:
+            stream.read(10)  # the first ranges are on their way already
+            s3.put_object(Bucket=bucket, Key=key, Body=b"new")
+            while stream.read(100_000):
+                pass
+
+    with pytest.raises(BatchError) as caught:
+        read_while_replaced()
     assert caught.value.code == "unreadable_file"
