@@ -7,8 +7,11 @@ from pathlib import Path
 from pulse.aws.eligibility_table import SHARDS
 from pulse.aws.ledger_table import TOTAL_SHARDS
 from pulse.aws.payout_table import STATEMENT_SHARDS
+from pulse.aws.s3_batches import RANGE_BYTES, RANGES_AHEAD
 from pulse.eligibility import creators_snapshot
 from pulse.ingest.parts import MAX_LINE_BYTES
+from pulse.ingest.read_phase import CSV_BLOCK_ROWS, PARALLEL_ROWS
+from pulse.ingest.seen_ids import IN_ONE_SET, PARTITIONS
 from pulse.lists.publication import REPUBLISH_AFTER
 from pulse.money import ledger
 
@@ -21,7 +24,11 @@ def test_the_design_notes_quote_the_codes_numbers() -> None:
         f"creator-month totals, {TOTAL_SHARDS} shards",
         f"previous month's statements ({STATEMENT_SHARDS} sorted shards, merged)",
         f"published less than {REPUBLISH_AFTER.seconds // 3600} hours",
-        f"line by line with a {MAX_LINE_BYTES // 2**20} MiB",
+        f"with a {MAX_LINE_BYTES // 2**20} MiB line cap",
+        f"A part of {PARALLEL_ROWS:,} rows or more",
+        f"converted {CSV_BLOCK_ROWS:,} rows at a time",
+        f"in one set up to {IN_ONE_SET // 10**6}M ids and a hash partition (1/{PARTITIONS}th)",
+        f"byte ranges of {RANGE_BYTES // 2**20} MiB, {RANGES_AHEAD} in flight",
         f"{creators_snapshot.CHUNK:,} creators or {ledger.CHUNK} revenue rows a chunk",
     ]
     missing = [text for text in quoted if text not in " ".join(DESIGN.split())]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from array import array
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from pulse.core.rules import load_rules
 from pulse.ingest.records import VideoRow
+from pulse.lists import ranking
 from pulse.lists.ranking import Ranked, RankingSpill, published, score, top_k
 
 RULES = load_rules()
@@ -114,3 +116,10 @@ def test_any_snapshot_and_any_percentage_match_the_reference(
 def test_published_lists_keep_the_rank_of_the_top_k() -> None:
     ranked = {"pets": [Ranked(1, "a", "c-off", 9), Ranked(2, "b", "c-on", 8)]}
     assert published(ranked, lambda creator: creator == "c-on") == {"pets": [Ranked(2, "b", "c-on", 8)]}
+
+
+def test_the_kth_best_score_is_found_a_chunk_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ranking, "_SORT_CHUNK", 7)
+    scores = array("q", (random.Random(3).randrange(50) for _ in range(100)))
+    for k in (1, 3, 7, 8, 50, 100):
+        assert ranking.kth_largest(scores, k) == sorted(scores, reverse=True)[k - 1]

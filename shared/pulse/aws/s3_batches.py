@@ -17,15 +17,17 @@ from pulse.ingest.manifest import MANIFEST_MAX_BYTES, MANIFEST_NAME, BatchError,
 from pulse.ingest.report import IngestReport
 
 _MISSING = ("NoSuchKey", "404", "NotFound")
+RANGE_BYTES = 8 << 20  # a ranged GET: large enough that requests cost little, small in memory
+RANGES_AHEAD = 4  # ranged GETs in flight at once, ahead of the reader
 
 
 class S3PartSource:
     """Part files read with parallel ranged GETs (`RangedReader`)."""
 
-    def __init__(self, bucket: str, range_bytes: int = 8 << 20, ranges: int = 4) -> None:
+    def __init__(self, bucket: str, range_bytes: int = RANGE_BYTES, ranges: int = RANGES_AHEAD) -> None:
         self._bucket = bucket
         self._range_bytes = range_bytes
-        self._ranges = ranges  # in flight at once: 4 x 8 MiB ahead of the reader
+        self._ranges = ranges
 
     def read_manifest(self, location: BatchLocation) -> bytes:
         try:

@@ -28,6 +28,18 @@ def score(video: VideoLike) -> int:
     return video.views_24h + 2 * video.likes_24h + 4 * video.comments_24h + 8 * video.shares_24h
 
 
+_SORT_CHUNK = 1 << 20  # scores sorted at a time: Python ints, about 36 MB
+
+
+def kth_largest(scores: array[int], k: int) -> int:
+    """The k-th best score (1 <= k <= len), sorting in C a chunk at a time with the best k so far,
+    so memory holds k + 1M Python ints, not one per video (heapq.nlargest loops in Python)."""
+    best: list[int] = []
+    for start in range(0, len(scores), _SORT_CHUNK):
+        best = sorted(best + scores[start : start + _SORT_CHUNK].tolist())[-k:]
+    return best[0]
+
+
 def top_k(pool_size: int, top_percent_bps: int) -> int:
     """ceil(N * bps / 10000) in integers (0 for an empty pool)."""
     return -(-pool_size * top_percent_bps // 10_000)
@@ -112,7 +124,7 @@ class RankingSpill:
         k = top_k(len(scores), top_percent_bps)
         if k == 0:
             return []
-        threshold = sorted(scores)[-k]  # one sort in C: heapq.nlargest loops in Python
+        threshold = kth_largest(scores, k)
         # Every video at or above the k-th best score, ties included, then the order of §2.3. Only
         # those lines are kept while the spill files stream by (compress/map run in C). A line
         # keeps its newline, which sorts before every id character: "a\n" < "ab\n" as "a" < "ab".
