@@ -118,8 +118,7 @@ def test_published_lists_keep_the_rank_of_the_top_k() -> None:
     assert published(ranked, lambda creator: creator == "c-on") == {"pets": [Ranked(2, "b", "c-on", 8)]}
 
 
-def test_the_kth_best_score_is_found_a_chunk_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ranking, "_SORT_CHUNK", 7)
+def test_the_kth_best_score() -> None:
     scores = array("q", (random.Random(3).randrange(50) for _ in range(100)))
     for k in (1, 3, 7, 8, 50, 100):
         assert ranking.kth_largest(scores, k) == sorted(scores, reverse=True)[k - 1]

@@ -3,8 +3,9 @@
 "The first occurrence of an id wins" (§3) needs every id of the batch. Held in a Python set, a
 10M-row snapshot's ids would take about 1 GB. So the read phase appends each block's ids to a
 file (one C join a block), and `duplicates()` looks for repeats afterwards: in one set when the
-batch is small, otherwise a hash partition at a time, so that memory holds one partition (a
-1/64th of the ids) whatever the batch's size. Batches have no duplicates as a rule: then that
+batch is small (kept while reading, so that it costs nothing at the end), otherwise a hash
+partition at a time, so that memory holds one partition (a 1/64th of the ids) whatever the
+batch's size. Batches have no duplicates as a rule: then that
 is all it costs. When some ids repeat, the read phase reads the batch a second time watching
 only those (`pulse.ingest.read_phase.read_batch`).
 """
@@ -25,16 +26,33 @@ class SeenIds:
         self._path = Path(directory, "ids")
         self._handle = self._path.open("w", encoding="utf-8")
         self.count = 0
+        # The first IN_ONE_SET ids are also kept in a set while the batch is read (the reading
+        # process waits on its block workers most of the time): a small batch without repeats,
+        # the common case, is then known to have none when its last block is in.
+        self._early: set[str] | None = set()
+        self._early_repeats = False
 
     def add(self, ids: str, count: int) -> None:
         """The ids of `count` accepted rows, each followed by a newline (ids never hold one: they
         match their pattern)."""
         self._handle.write(ids)
         self.count += count
+        if self._early is None:
+            return
+        if self.count > IN_ONE_SET:
+            self._early = None  # too many to hold: duplicates() reads them back from disk
+            return
+        before = len(self._early)
+        self._early.update(ids.split("\n")[:-1])
+        self._early_repeats |= len(self._early) - before != count
 
     def duplicates(self) -> frozenset[str]:
         """Every id added more than once."""
         self._handle.close()
+        if self._early is not None and not self._early_repeats:
+            self._early = None
+            return frozenset()
+        self._early = None
         if self.count <= IN_ONE_SET:
             return _repeated(self._path.read_text(encoding="utf-8").split("\n")[:-1])
         found: set[str] = set()
