@@ -9,14 +9,18 @@ scores and ids for the ranking, MessagePack for a spill), and sends back the ids
 block, or None when the block needs the row-by-row path, which the reading process then takes.
 Blocks go out and come back round-robin, so verdicts come back in file order.
 
-Workers are forked before the reading thread starts (a fork copies only the calling thread), and
-talk over pipes: Lambda has no /dev/shm, so multiprocessing's queues and pools do not work there.
+Workers are forked before the reading thread and the senders start (a fork copies only the
+calling thread), and talk over pipes: Lambda has no /dev/shm, so multiprocessing's queues and
+pools do not work there. Each worker's blocks are sent by a thread of its own, so that a worker
+busy with its block never holds up the others.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import queue
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -61,7 +65,6 @@ def _serve(connection: Connection, judge: BlockJudge) -> None:
 class BlockWorkers:
     def __init__(self, judge: BlockJudge, processes: int, depth: int = 2) -> None:
         context = multiprocessing.get_context("fork")
-        self._depth = depth
         self._connections: list[Connection] = []
         self._processes: list[Any] = []
         for _ in range(processes):
@@ -71,17 +74,30 @@ class BlockWorkers:
             theirs.close()
             self._connections.append(mine)
             self._processes.append(process)
+        # A block is sent by a thread of its worker's: sending blocks until the worker takes it,
+        # which must not hold up the blocks and results of the other workers.
+        self._outboxes: list[queue.Queue[tuple[bytes, int] | None]] = []
+        self._senders: list[threading.Thread] = []
+        for connection in self._connections:
+            outbox: queue.Queue[tuple[bytes, int] | None] = queue.Queue(maxsize=depth)
+            sender = threading.Thread(
+                target=_send_all, args=(outbox, connection), daemon=True, name="pulse-send"
+            )
+            sender.start()
+            self._outboxes.append(outbox)
+            self._senders.append(sender)
+        self._depth = depth
 
     def judged(self, blocks: Iterator[Block]) -> Iterator[tuple[Block, Verdict]]:
         """Each block with its verdict, in the order the blocks came."""
-        in_flight: deque[tuple[Connection, Block]] = deque()
+        in_flight: deque[tuple[int, Block]] = deque()
         turn = 0
         try:
             for block in blocks:
-                connection = self._connections[turn % len(self._connections)]
+                worker = turn % len(self._connections)
                 turn += 1
-                connection.send((block[2], block[1]))
-                in_flight.append((connection, block))
+                self._outboxes[worker].put((block[2], block[1]))
+                in_flight.append((worker, block))
                 if len(in_flight) >= self._depth * len(self._connections):
                     done, sent = in_flight.popleft()
                     yield sent, self._receive(done)
@@ -91,22 +107,32 @@ class BlockWorkers:
         finally:
             # A part that turns out unreadable stops half-way: the verdicts still on their way
             # are collected, so that the next part's do not come after them.
-            for connection, _ in in_flight:
-                self._receive(connection)
+            for worker, _ in in_flight:
+                self._receive(worker)
 
-    @staticmethod
-    def _receive(connection: Connection) -> Verdict:
+    def _receive(self, worker: int) -> Verdict:
         try:
-            return connection.recv()  # type: ignore[no-any-return]
+            return self._connections[worker].recv()  # type: ignore[no-any-return]
         except EOFError as exc:
             raise RuntimeError("a block worker process ended early") from exc
 
     def close(self) -> None:
+        for outbox in self._outboxes:
+            outbox.put(None)  # the sender passes it on: the worker ends
+        for sender in self._senders:
+            sender.join(timeout=5)
         for connection in self._connections:
-            with contextlib.suppress(OSError):  # a worker that is gone already
-                connection.send(None)
             connection.close()
         for process in self._processes:
             process.join(timeout=5)
             if process.is_alive():
                 process.kill()
+
+
+def _send_all(outbox: queue.Queue[tuple[bytes, int] | None], connection: Connection) -> None:
+    while True:
+        job = outbox.get()
+        with contextlib.suppress(OSError):  # a worker that is gone: its receive says so
+            connection.send(job)
+        if job is None:
+            return
