@@ -264,7 +264,7 @@ def test_each_struct_has_its_records_fields_in_order(dataset: str) -> None:
 def test_the_read_phase_gives_pydantics_verdicts_and_values(dataset: str) -> None:
     spec, location = SPECS[dataset], locate_batch(FOLDERS[dataset] + "_manifest.json")
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(batches(dataset), st.booleans())
     def check(rows: list[dict[str, Any]], ensure_ascii: bool) -> None:
         lines = _lines(rows, ensure_ascii)
@@ -280,7 +280,7 @@ def test_csv_rows_get_pydantics_verdicts_and_values(dataset: str) -> None:
     spec, location = SPECS[dataset], locate_batch(FOLDERS[dataset] + "_manifest.json")
     columns = list(spec.field_kinds)
 
-    @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(batches(dataset))
     def check(rows: list[dict[str, Any]]) -> None:
         buffer = io.BytesIO()
@@ -302,7 +302,7 @@ def test_a_row_the_fast_path_vouches_for_is_one_pydantic_accepts_with_the_same_v
     spec, location = SPECS[dataset], locate_batch(FOLDERS[dataset] + "_manifest.json")
     allowed = spec.fast.allowed(location, RULES)
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(row_of(dataset, []))
     def check(row: dict[str, Any]) -> None:
         (line,) = _lines([row], ensure_ascii=False)
