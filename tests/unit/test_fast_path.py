@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gzip
 import io
 import json
 from collections.abc import Iterator, Sequence
@@ -18,7 +19,7 @@ from pulse.core.rules import load_rules
 from pulse.ingest.block_workers import BlockJudge, BlockWorkers
 from pulse.ingest.datasets import SPECS, DatasetSpec, Rejection
 from pulse.ingest.fast_path import decode_line, vouched
-from pulse.ingest.manifest import BatchLocation, locate_batch
+from pulse.ingest.manifest import BatchError, BatchLocation, locate_batch
 from pulse.ingest.parts import iter_rows, write_part
 from pulse.ingest.read_phase import ReadPhase, RejectLog, keep_rows
 
@@ -362,3 +363,21 @@ def test_a_worker_judges_a_block_as_the_reading_process_does() -> None:
     assert [verdict for _, verdict in judged] == [judge(good, 50), judge(bad, 50), judge(good, 50)]
     assert judged[1][1] is None
     assert judged[0][1] is not None
+
+
+@pytest.mark.slow
+def test_block_workers_count_the_rows_read_before_a_part_turns_out_unreadable() -> None:
+    rows = list(_many_videos(150_000))
+    cut = gzip.compress(b"\n".join(_lines(rows, ensure_ascii=True)) + b"\n")
+    cut = cut[: len(cut) // 2]
+    spec, location = SPECS["videos"], locate_batch(FOLDERS["videos"] + "_manifest.json")
+    seen = []
+    for workers in (1, 2):
+        phase: ReadPhase[Any, _Rows] = ReadPhase(spec, location, RULES, RejectLog(), _Rows, workers=workers)
+        with pytest.raises(BatchError) as caught:
+            phase.read([("p.jsonl.gz", None)], lambda _: contextlib.nullcontext(io.BytesIO(cut)))
+        seen.append((phase.rows_read, caught.value.code, len(phase.collector.rows)))
+        phase.close()
+    assert seen[0] == seen[1]
+    assert seen[0][0] > 10_000
+    assert seen[0][1] == "unreadable_file"

@@ -91,22 +91,27 @@ class BlockWorkers:
     def judged(self, blocks: Iterator[Block]) -> Iterator[tuple[Block, Verdict]]:
         """Each block with its verdict, in the order the blocks came."""
         in_flight: deque[tuple[int, Block]] = deque()
-        turn = 0
+        turn, unreadable = 0, None
         try:
-            for block in blocks:
-                worker = turn % len(self._connections)
-                turn += 1
-                self._outboxes[worker].put((block[2], block[1]))
-                in_flight.append((worker, block))
-                if len(in_flight) >= self._depth * len(self._connections):
-                    done, sent = in_flight.popleft()
-                    yield sent, self._receive(done)
+            try:
+                for block in blocks:
+                    worker = turn % len(self._connections)
+                    turn += 1
+                    self._outboxes[worker].put((block[2], block[1]))
+                    in_flight.append((worker, block))
+                    if len(in_flight) >= self._depth * len(self._connections):
+                        done, sent = in_flight.popleft()
+                        yield sent, self._receive(done)
+            except Exception as exc:  # the part turned out unreadable: the blocks before count
+                unreadable = exc
             while in_flight:
                 done, sent = in_flight.popleft()
                 yield sent, self._receive(done)
+            if unreadable is not None:
+                raise unreadable
         finally:
-            # A part that turns out unreadable stops half-way: the verdicts still on their way
-            # are collected, so that the next part's do not come after them.
+            # A reader that stops half-way: the verdicts still on their way are collected, so
+            # that the next part's do not come after them.
             for worker, _ in in_flight:
                 self._receive(worker)
 
