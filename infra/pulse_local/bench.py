@@ -2,6 +2,11 @@
 
 - `api` (issue 4): cold import of the API module against `import boto3`, handler CPU per lookup,
   DynamoDB requests per lookup (pulse_local/bench_api.py);
+- `videos` (issue 13): VideosIngestFunction invoked with the real S3 event of an N-row snapshot on
+  the local stack, beside DuckDB (1 thread) ranking the same file: times, ratio, peak RSS, and
+  the lists compared entry by entry; `videos-memory`: the same at 10M rows, for its peak RSS;
+- `read-phases` (issue 13): the read phase of the creators and revenue functions on N-row
+  batches, in their own environment, without the apply phase: rows per second;
 - `ranking` (issue 3): `pulse rank` on a generated N-row videos snapshot (gzip JSON Lines) against
   DuckDB on 1 thread running the same ranking in SQL on the same file: both times, their ratio,
   peak RSS, the floor (inflate and parse only), and a check that both give the same lists;
@@ -14,7 +19,7 @@
   the next day's snapshot with 1% of creators changed: rows per second, peak RSS of the
   function's process, and the AWS requests it made.
 
-`make bench` runs all five; `python -m pulse_local.bench ranking` runs one.
+`make bench` runs them all; `python -m pulse_local.bench videos` runs one.
 """
 
 from __future__ import annotations
@@ -66,15 +71,7 @@ def _run_batch(
     stack: Stack, s3: Any, folder: str, part: Path, *, rows: int, snapshot: str | None
 ) -> dict[str, Any]:
     bucket = stack.name_of("IngestBucket")
-    s3.upload_file(str(part), bucket, folder + "part-0000.jsonl.gz")
-    manifest: dict[str, Any] = {
-        "dataset": folder.split("/", maxsplit=1)[0],
-        "market": "US",
-        "files": [{"key": "part-0000.jsonl.gz", "rows": rows}],
-    }
-    if snapshot is not None:
-        manifest["snapshot"] = snapshot
-    uploaded = put_bytes(s3, bucket, folder + "_manifest.json", json.dumps(manifest).encode())
+    uploaded = _upload_batch(stack, s3, folder, part, rows=rows, snapshot=snapshot)
     return _run_worker(
         "--stack-name",
         stack.name,
@@ -87,6 +84,57 @@ def _run_batch(
         "--etag",
         uploaded.etag,
     )
+
+
+def _upload_batch(stack: Stack, s3: Any, folder: str, part: Path, *, rows: int, snapshot: str | None) -> Any:
+    bucket = stack.name_of("IngestBucket")
+    s3.upload_file(str(part), bucket, folder + "part-0000.jsonl.gz")
+    manifest: dict[str, Any] = {
+        "dataset": folder.split("/", maxsplit=1)[0],
+        "market": "US",
+        "files": [{"key": "part-0000.jsonl.gz", "rows": rows}],
+    }
+    if snapshot is not None:
+        manifest["snapshot"] = snapshot
+    return put_bytes(s3, bucket, folder + "_manifest.json", json.dumps(manifest).encode())
+
+
+def bench_read_phases(rows: int) -> None:
+    """The read phase of CreatorsIngestFunction and RevenueIngestFunction on N-row batches uploaded
+    to the local stack: each function's own source, collector and settings, without the apply
+    phase (whose DynamoDB writes moto makes slow): rows per second, best of 3."""
+    print(f"read phases ({rows:,} rows a batch, gzip JSON Lines, on the local stack, best of 3)")
+    batches = [
+        (
+            "CreatorsIngestFunction",
+            "creators/market=US/snapshot=2026-11-26/",
+            "2026-11-26",
+            _dataset(f"creators-US-{rows}-base.jsonl.gz", datagen.creators("US", rows)),
+        ),
+        (
+            "RevenueIngestFunction",
+            "revenue/market=US/date=2026-11-27/bench-1/",
+            None,
+            _dataset(f"revenue-US-{rows}.jsonl.gz", datagen.revenue("US", rows, "0000000001", 40_000)),
+        ),
+    ]
+    with moto_server() as endpoint:
+        os.environ.update(aws_environment(endpoint))
+        stack = Stack()
+        create_resources(stack, endpoint)
+        s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint)
+        for function, folder, snapshot, path in batches:
+            uploaded = _upload_batch(stack, s3, folder, path, rows=rows, snapshot=snapshot)
+            arguments = ["--stack-name", stack.name, "--bucket", stack.name_of("IngestBucket")]
+            runs = [
+                _run_worker(*arguments, "--key", uploaded.key, "--read-phase-of", function) for _ in range(3)
+            ]
+            best = min(runs, key=lambda run: run["read_phase_s"])
+            print(
+                f"  {function}: {rows / best['read_phase_s']:,.0f} rows/s ({best['read_phase_s']:.2f}s,"
+                f" {best['workers'] or 1} process{'es' if best['workers'] > 1 else ''},"
+                f" peak RSS {_peak_mb(best):.0f} MB)"
+            )
 
 
 def _run_worker(*arguments: str) -> dict[str, Any]:
@@ -403,10 +451,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--payout-creators", type=int, default=100_000)
     parser.add_argument("--videos-rows", type=int, default=1_000_000)
     parser.add_argument("--videos-memory-rows", type=int, default=10_000_000)
+    parser.add_argument("--read-phase-rows", type=int, default=1_000_000)
     parser.add_argument(
         "sections",
         nargs="*",
-        default=["api", "videos", "videos-memory", "ranking", "month-end", "revenue", "creators"],
+        default=[
+            "api",
+            "videos",
+            "videos-memory",
+            "read-phases",
+            "ranking",
+            "month-end",
+            "revenue",
+            "creators",
+        ],
     )
     args = parser.parse_args(argv)
     if "api" in args.sections:
@@ -417,6 +475,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_videos_function(args.videos_rows)
     if "videos-memory" in args.sections:
         bench_videos_function(args.videos_memory_rows, compare=False, repeats=1)
+    if "read-phases" in args.sections:
+        bench_read_phases(args.read_phase_rows)
     if "ranking" in args.sections:
         bench_ranking(args.ranking_rows)
     if "month-end" in args.sections:

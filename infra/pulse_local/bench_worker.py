@@ -12,14 +12,15 @@ import argparse
 import json
 import resource
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
 from typing import Any
 
 from pulse.aws import clients
-from pulse.ingest.read_phase import ReadPhase
-from pulse_cli.lambdas import invoke, route_object
+from pulse.ingest.read_phase import ReadPhase, RejectLog
+from pulse_cli.lambdas import function_environment, invoke, route_object
 from pulse_cli.template import Stack
 
 
@@ -60,6 +61,39 @@ class PhaseTimer:
         ReadPhase.read = timed  # type: ignore[method-assign,assignment]
 
 
+def _read_phase_only(bucket: str, manifest_key: str) -> dict[str, Any]:
+    """The function's own read phase of a batch (its S3 source, its applier's collector, its
+    settings), without the apply phase: for datasets whose apply phase moto makes slow."""
+    from pulse import bootstrap  # noqa: PLC0415
+    from pulse.ingest.datasets import SPECS  # noqa: PLC0415
+    from pulse.ingest.manifest import locate_batch, parse_manifest  # noqa: PLC0415
+    from pulse.settings import pipeline_settings  # noqa: PLC0415
+
+    bootstrap.reset()
+    pipeline_settings.cache_clear()
+    ctx = bootstrap.ingest_context(bucket)
+    location = locate_batch(manifest_key)
+    manifest = parse_manifest(ctx.source.read_manifest(location), location)
+    applier = ctx.appliers[location.dataset]
+    with tempfile.TemporaryDirectory() as tmp:
+        phase: ReadPhase[Any, Any] = ReadPhase(
+            SPECS[location.dataset],
+            location,
+            ctx.rules,
+            RejectLog(),
+            lambda: applier.collector(location, tmp),
+            tmp,
+            ctx.read_workers,
+        )
+        try:
+            phase.read(
+                [(f.key, f.rows) for f in manifest.files], lambda key: ctx.source.open_part(location, key)
+            )
+        finally:
+            phase.close()
+    return {"rows_read": phase.rows_read, "rows_accepted": phase.rows_accepted}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stack-name", default="pulse-local")
@@ -70,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--function", help="invoke this function with --event instead of routing an object")
     parser.add_argument("--event", default="{}")
     parser.add_argument("--sequencer", default="0001")
+    parser.add_argument(
+        "--read-phase-of",
+        metavar="FUNCTION",
+        help="run only the read phase of the batch whose manifest is --key, in that function's environment",
+    )
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     counter = RequestCounter()
@@ -78,7 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     read_phase.attach()
     stack = Stack(name=args.stack_name)
     started = time.perf_counter()
-    if args.function:
+    if args.read_phase_of:
+        with function_environment(stack, args.read_phase_of):
+            results = [_read_phase_only(args.bucket, args.key)]
+    elif args.function:
         results = [invoke(stack, args.function, json.loads(args.event))]
     else:
         results = route_object(

@@ -16,9 +16,9 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-IN_ONE_SET = 1_000_000  # ids looked at in one set: about 100 MB at most
+IN_ONE_SET = 1_000_000  # ids looked at in one set: about 100 MB at most (hashes: about 60 MB)
 PARTITIONS = 64  # a power of two
-_READ_BYTES = 1 << 24
+_READ_BYTES = 1 << 20  # ids read back a megabyte at a time: about 90,000 strings
 
 
 class SeenIds:
@@ -26,10 +26,11 @@ class SeenIds:
         self._path = Path(directory, "ids")
         self._handle = self._path.open("w", encoding="utf-8")
         self.count = 0
-        # The first IN_ONE_SET ids are also kept in a set while the batch is read (the reading
-        # process waits on its block workers most of the time): a small batch without repeats,
-        # the common case, is then known to have none when its last block is in.
-        self._early: set[str] | None = set()
+        # The hashes of the first IN_ONE_SET ids are also kept in a set while the batch is read
+        # (the reading process waits on its block workers most of the time): a batch of that size
+        # without repeats, the common case, is then known to have none when its last block is in.
+        # Two ids of the same hash only send the batch to the exact check below.
+        self._early: set[int] | None = set()
         self._early_repeats = False
 
     def add(self, ids: str, count: int) -> None:
@@ -43,7 +44,7 @@ class SeenIds:
             self._early = None  # too many to hold: duplicates() reads them back from disk
             return
         before = len(self._early)
-        self._early.update(ids.split("\n")[:-1])
+        self._early.update(map(hash, ids.split("\n")[:-1]))
         self._early_repeats |= len(self._early) - before != count
 
     def duplicates(self) -> frozenset[str]:

@@ -73,10 +73,10 @@ def rank_block(videos: Sequence[VideoLike]) -> RankedBlock:
 
 
 def _spilled_ids(path: Path) -> Iterator[str]:
-    """A spill file's ids in order, read and split 16 MB at a time (in C, not line by line)."""
+    """A spill file's ids in order, read and split a megabyte at a time (in C, not line by line)."""
     with path.open(encoding="utf-8") as handle:
         carry = ""
-        while chunk := handle.read(1 << 24):
+        while chunk := handle.read(1 << 20):
             ids = (carry + chunk).split("\n")
             carry = ids.pop()
             yield from ids
@@ -95,6 +95,7 @@ class RankingSpill:
         self._ids = {c: self._open(c, "ids") for c in categories}
         self._creators = {c: self._open(c, "creators") for c in categories}
         self._scores: dict[str, array[int]] = {c: array("q") for c in categories}
+        self._pool_sizes: dict[str, int] | None = None  # kept by select(), which frees the scores
         self.rows_seen = 0
 
     def _open(self, category: str, kind: str) -> IO[str]:
@@ -102,6 +103,9 @@ class RankingSpill:
 
     @property
     def pool_sizes(self) -> dict[str, int]:
+        """Each category's brand-safe videos (before and after `select`)."""
+        if self._pool_sizes is not None:
+            return dict(self._pool_sizes)
         return {category: len(scores) for category, scores in self._scores.items()}
 
     @property
@@ -122,7 +126,12 @@ class RankingSpill:
     def select(self, top_percent_bps: int) -> dict[str, list[Ranked]]:
         """Second pass: each category's top k, rank 1 first (score descending, then video_id)."""
         self._close_files()
-        return {category: self._top(category, top_percent_bps) for category in self._scores}
+        self._pool_sizes = self.pool_sizes
+        ranked = {}
+        for category in list(self._scores):
+            ranked[category] = self._top(category, top_percent_bps)
+            del self._scores[category]  # its 8 bytes a video are not needed any more
+        return ranked
 
     def _top(self, category: str, top_percent_bps: int) -> list[Ranked]:
         scores = self._scores[category]
