@@ -336,9 +336,11 @@ def bench_videos_function(rows: int, *, compare: bool = True, repeats: int = 3) 
         f"  invocation: {best['elapsed_s']:.2f}s  read phase: {best['read_phase_s']:.2f}s"
         f"  ({rows / best['read_phase_s']:,.0f} rows/s)  CPU: {best['cpu_s']:.1f}s"
     )
+    pss = max(run["peak_pss_mb"] for _, run in runs)
     print(
-        f"  peak RSS: {peak:.0f} MB (function {best['peak_rss_mb']:.0f} MB"
-        f" + {best['workers']} block workers of at most {best['peak_worker_rss_mb']:.0f} MB)"
+        f"  peak memory: {pss:.0f} MB (the function and its block workers together, PSS);"
+        f" peak RSS: function {best['peak_rss_mb']:.0f} MB + {best['workers']} block workers"
+        f" of at most {best['peak_worker_rss_mb']:.0f} MB = {peak:.0f} MB (shared pages counted twice)"
     )
     print(f"  rows accepted: {batch['rows_accepted']:,}  top k kept: {top_k:,}")
     if compare:
