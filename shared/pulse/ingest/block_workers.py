@@ -41,7 +41,7 @@ class BlockJudge:
 
     shape: FastShape
     allowed: Mapping[str, frozenset[str]]
-    reducer: Callable[[Sequence[Any]], Any] | None  # None: the rows themselves
+    reducer: Callable[[Sequence[Any]], Any]
 
     def __call__(self, block: bytes, lines: int) -> Verdict:
         if len(block) > MAX_LINE_BYTES and max(map(len, block.split(b"\n"))) > MAX_LINE_BYTES:
@@ -52,7 +52,7 @@ class BlockJudge:
         ids = vouched(self.shape, rows, self.allowed)
         if ids is None:
             return None
-        return ids, rows if self.reducer is None else self.reducer(rows)
+        return ids, self.reducer(rows)
 
 
 def _serve(connection: Connection, judge: BlockJudge) -> None:

@@ -271,6 +271,20 @@ def iter_jsonl_blocks(stream: BinaryIO, key: str) -> Iterator[tuple[int, int, by
         yield from _utf8_lines(carry, carry.count(b"\n") + 1, key, line_number)
 
 
+def block_rows(first_line: int, block: bytes) -> Iterable[RawRow]:
+    """A block's lines (`iter_jsonl_blocks`) as rows, by the rules of `iter_rows`: blank lines are
+    not rows, overlong ones are rejected for it."""
+    for offset, line in enumerate(block.split(b"\n")):
+        if len(line) > MAX_LINE_BYTES:
+            yield RawRow(
+                first_line + offset, error=("line_too_long", f"line is longer than {MAX_LINE_BYTES} bytes")
+            )
+            continue
+        text = line.decode("utf-8").strip()  # the block is valid UTF-8; str.strip as for any line
+        if text:
+            yield RawRow(first_line + offset, document=text.encode("utf-8"))
+
+
 _GZIP_MAGIC = b"\x1f\x8b"
 # zlib's words for a broken gzip trailer, in the gzip module's (which the CSV reader uses).
 _ZLIB_SAYS = {

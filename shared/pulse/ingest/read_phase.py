@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -34,7 +34,7 @@ from pulse.ingest.datasets import DatasetSpec, Rejection
 from pulse.ingest.fast_path import convert_row, convert_rows, decode_line, vouched
 from pulse.ingest.fast_records import FastRow
 from pulse.ingest.manifest import BatchError, BatchLocation
-from pulse.ingest.parts import MAX_LINE_BYTES, RAW_TEXT_KEEP, RawRow, iter_jsonl_blocks, iter_rows
+from pulse.ingest.parts import RAW_TEXT_KEEP, RawRow, block_rows, iter_jsonl_blocks, iter_rows
 from pulse.ingest.report import FileCount
 from pulse.ingest.seen_ids import SeenIds
 
@@ -201,7 +201,7 @@ class ReadPhase(Generic[F, C]):
                     else:
                         self._add_reduced(key, range(first_line, first_line + lines), ids, reduced)
                     continue
-                raws = list(_block_rows(first_line, block))
+                raws = list(block_rows(first_line, block))
                 rows_in_file += len(raws)
                 self._judge(key, raws)
         finally:
@@ -213,7 +213,9 @@ class ReadPhase(Generic[F, C]):
             yield from self._pool.judged(blocks)
             return
         # While ids repeat (the second reading), rows are filtered one by one: not reduced.
-        judge = BlockJudge(self.spec.fast, self._allowed, None if self._watch else self.collector.reducer)
+        judge = BlockJudge(
+            self.spec.fast, self._allowed, keep_rows if self._watch else self.collector.reducer
+        )
         for block in blocks:
             yield block, judge(block[2], block[1])
 
@@ -306,19 +308,6 @@ class ReadPhase(Generic[F, C]):
             self._seen.add(ids, len(lines))
         self.rows_accepted += len(lines)
         self.collector.add_reduced(key, lines, reduced)
-
-
-def _block_rows(first_line: int, block: bytes) -> Iterable[RawRow]:
-    """A block's lines as rows: blank lines are not rows, overlong ones are rejected for it."""
-    for offset, line in enumerate(block.split(b"\n")):
-        if len(line) > MAX_LINE_BYTES:
-            yield RawRow(
-                first_line + offset, error=("line_too_long", f"line is longer than {MAX_LINE_BYTES} bytes")
-            )
-            continue
-        text = line.decode("utf-8").strip()  # the block is valid UTF-8; str.strip as for any line
-        if text:
-            yield RawRow(first_line + offset, document=text.encode("utf-8"))
 
 
 def _known_fields(raw: RawRow, kinds: Mapping[str, type]) -> dict[str, Any] | None:
