@@ -7,12 +7,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pulse.entrypoints.api.routes import handle
-from pulse.observability import logger
+from pulse.observability import InvocationKeys, logger
+
+# Lambda's keys go on the log lines written, not on every invocation (the hot path's budget), and
+# no per-request metrics flush: lookups are counted and published once a minute (LookupCounter).
+_keys = InvocationKeys()
+logger.registered_handler.addFilter(_keys)
 
 
-# No per-request metrics flush: lookups are counted and published once a minute (LookupCounter).
-@logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # API Gateway's request id as correlation id, read directly (a JMESPath search costs more).
-    logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
+    # API Gateway's request id is the correlation id.
+    _keys.invoked(context, (event.get("requestContext") or {}).get("requestId"))
     return handle(event, context)

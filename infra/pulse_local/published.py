@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pulse import bootstrap
 from pulse.aws.event_bus import EventBridgePublisher
 from pulse.aws.list_table import DynamoListStore
+from pulse.aws.placement_objects import S3PlacementObjects
 from pulse.core.rules import load_rules
 from pulse.eligibility.evaluation import CurrentEligibility
 from pulse.lists.publication import Publication, publish_lists
@@ -27,6 +28,7 @@ def publish_all_active(stack: Stack, market: str, ranked: dict[str, list[Ranked]
         ranked,
         eligibility=_EveryoneActive(),
         store=DynamoListStore(stack.name_of("StateTable")),
+        objects=S3PlacementObjects(stack.name_of("ListsBucket")),
         events=EventBridgePublisher(stack.name_of("EventBus")),
         rules=load_rules(),
         now=bootstrap.clock()(),

@@ -9,6 +9,7 @@ forget every built object with one `reset()`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from pulse.aws.eligibility_table import DynamoEligibilityStore
     from pulse.aws.list_table import DynamoListStore
     from pulse.aws.payout_table import DynamoPayoutStore
+    from pulse.aws.placement_objects import S3PlacementObjects
     from pulse.ingest.batch_run import IngestContext
     from pulse.lists.lookups import PlacementLookups
     from pulse.lists.videos_snapshot import ListPublisher, RankingStore
@@ -55,17 +57,21 @@ def list_publication() -> ListPublication:
     from pulse.aws.eligibility_table import DynamoEligibilityStore  # noqa: PLC0415
     from pulse.aws.event_bus import EventBridgePublisher  # noqa: PLC0415
     from pulse.aws.list_table import DynamoListStore  # noqa: PLC0415
+    from pulse.aws.placement_objects import S3PlacementObjects  # noqa: PLC0415
     from pulse.aws.rankings import S3DynamoRankingStore  # noqa: PLC0415
     from pulse.lists.videos_snapshot import ListPublisher  # noqa: PLC0415
 
     settings = pipeline_settings()
+    if not settings.lists_bucket:
+        raise RuntimeError("LISTS_BUCKET is not set: this function cannot publish lists")
     rules = load_rules()
     publisher = ListPublisher(
         DynamoEligibilityStore(settings.state_table, _clock),
         DynamoListStore(settings.state_table),
-        EventBridgePublisher(settings.event_bus_name),
-        rules,
-        _clock,
+        objects=S3PlacementObjects(settings.lists_bucket),
+        events=EventBridgePublisher(settings.event_bus_name),
+        rules=rules,
+        now=_clock,
     )
     return ListPublication(
         rules, S3DynamoRankingStore(settings.reports_bucket, settings.state_table), publisher
@@ -141,6 +147,9 @@ class ApiServices:
     eligibility: DynamoEligibilityStore
     campaigns: DynamoCampaignStore
     payouts: DynamoPayoutStore
+    snapshots: S3PlacementObjects
+    snapshot_link_seconds: int
+    overloaded: Callable[[BaseException], bool]  # a dependency's failure that deserves a 503
 
 
 @cache
@@ -149,22 +158,30 @@ def api_services() -> ApiServices:
     from pulse.aws.campaign_table import DynamoCampaignStore  # noqa: PLC0415
     from pulse.aws.eligibility_table import DynamoEligibilityStore  # noqa: PLC0415
     from pulse.aws.list_table import DynamoListStore  # noqa: PLC0415
+    from pulse.aws.overload import is_overloaded  # noqa: PLC0415
     from pulse.aws.payout_table import DynamoPayoutStore  # noqa: PLC0415
+    from pulse.aws.placement_objects import S3PlacementObjects  # noqa: PLC0415
     from pulse.lists.lookups import PlacementLookups  # noqa: PLC0415
 
     settings = api_settings()
     rules = load_rules()
     lists = DynamoListStore(settings.state_table)
     campaigns = DynamoCampaignStore(settings.state_table)
+    objects = S3PlacementObjects(settings.lists_bucket)
     now = _clock
     return ApiServices(
         rules=rules,
         clock=now,
-        lookups=PlacementLookups(lists, campaigns, rules, clock=now, cache_seconds=settings.cache_seconds),
+        lookups=PlacementLookups(
+            lists, campaigns, rules, objects=objects, clock=now, cache_seconds=settings.cache_seconds
+        ),
         lists=lists,
         eligibility=DynamoEligibilityStore(settings.state_table, _clock),
         campaigns=campaigns,
         payouts=DynamoPayoutStore(settings.state_table),
+        snapshots=objects,
+        snapshot_link_seconds=settings.snapshot_link_seconds,
+        overloaded=is_overloaded,
     )
 
 

@@ -25,6 +25,9 @@ class PipelineSettings(_Env):
 
     state_table: str = Field(alias="STATE_TABLE", min_length=1)
     reports_bucket: str = Field(alias="REPORTS_BUCKET", min_length=1)
+    # Where publication writes each list version's object (the ingests and the refresh, not the
+    # month end, which publishes nothing).
+    lists_bucket: str = Field(default="", alias="LISTS_BUCKET")
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
     # Where spill files go: /tmp on Lambda (sized by EphemeralStorage in the template).
     workdir: str | None = Field(default=None, alias="PULSE_WORKDIR")
@@ -34,10 +37,13 @@ class PipelineSettings(_Env):
 
 
 class ApiSettings(_Env):
-    """ApiFunction: the state table it answers from, and how long lookups cache what they read."""
+    """ApiFunction: what it answers from, how long lookups cache the current version's pointer and
+    the campaigns, and how long a snapshot link stays valid."""
 
     state_table: str = Field(alias="STATE_TABLE", min_length=1)
+    lists_bucket: str = Field(alias="LISTS_BUCKET", min_length=1)
     cache_seconds: float = Field(default=10.0, alias="PULSE_LOOKUP_CACHE_SECONDS", ge=0, le=300)
+    snapshot_link_seconds: int = Field(default=300, alias="PULSE_SNAPSHOT_LINK_SECONDS", ge=1, le=3600)
 
 
 @cache

@@ -13,6 +13,7 @@ from pulse.aws import clients
 from pulse.aws.eligibility_table import DynamoEligibilityStore
 from pulse.aws.event_bus import EventBridgePublisher
 from pulse.aws.list_table import DynamoListStore
+from pulse.aws.placement_objects import S3PlacementObjects
 from pulse.core.rules import load_rules
 from pulse.lists.publication import Placement, publish_lists
 from pulse.lists.ranking import Ranked
@@ -196,6 +197,7 @@ def test_readers_see_one_whole_version_whichever_write_a_publication_dies_at(
             lists,
             eligibility=eligibility,
             store=store,
+            objects=S3PlacementObjects(stack.name_of("ListsBucket")),
             events=events,
             rules=RULES,
             now=dt.datetime(2026, 11, 27, 3, tzinfo=dt.UTC),
@@ -254,6 +256,7 @@ def test_unchanged_lists_are_republished_only_after_twelve_hours_and_outlive_the
             lists,
             eligibility=DynamoEligibilityStore(table),
             store=store,
+            objects=S3PlacementObjects(stack.name_of("ListsBucket")),
             events=EventBridgePublisher(stack.name_of("EventBus")),
             rules=RULES,
             now=start + dt.timedelta(hours=hours),

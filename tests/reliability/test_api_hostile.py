@@ -19,7 +19,7 @@ from urllib.parse import quote
 import boto3
 import pytest
 
-from pulse.entrypoints.api.routes import MAX_BODY_BYTES
+from pulse.entrypoints.api.request_body import MAX_BODY_BYTES
 from pulse.ingest.datasets import SPECS
 from pulse_cli.lambdas import invoke, route_object
 from pulse_cli.template import REGION, Stack

@@ -565,6 +565,16 @@ def _api(s: Scenario) -> None:
     assert s.api("GET", "/v1/openapi.json")[0] == 200
     assert s.api("GET", "/v1/nothing")[0] == 404
     assert s.api("DELETE", "/v1/campaigns/k1")[0] == 405
+    status, snapshot = s.api("GET", "/v1/placements/snapshot?market=US")
+    assert (status, snapshot["list_version"]) == (200, batch["list_version"])
+    # A new container that finds the version's object damaged answers from the table instead.
+    lists = s.stack.name_of("ListsBucket")
+    s.s3.put_object(
+        Bucket=lists, Key=f"placements/market=US/version={batch['list_version']}.json.gz", Body=b"?"
+    )
+    bootstrap.reset()
+    status, again = s.api("POST", "/v1/placements/batch", {"market": "US", "video_ids": ["p48", "zz"]})
+    assert (status, again["results"]) == (200, batch["results"])
 
 
 def test_every_function_is_granted_exactly_the_calls_it_makes(
@@ -681,6 +691,7 @@ def test_the_ad_server_may_invoke_the_placement_routes_and_nothing_else() -> Non
     assert {name for name, need in invocations if allowed(policy, need)} == {
         "GetPlacement",
         "BatchPlacements",
+        "GetPlacementsSnapshot",
     }
     used = {g for g in policy for _, need in invocations if g.covers(need)}
     assert used == set(policy), f"grants that match no route: {set(policy) - used}"

@@ -47,6 +47,9 @@ def _version_from(item: Item) -> ListVersion:
         counts=json.loads(item["counts"]["S"]),
         digest=item.get("digest", {}).get("S", ""),
         announced=item.get("announced", {}).get("BOOL", False),
+        placements_key=item.get("placements_key", {}).get("S", ""),
+        placements_sha256=item.get("placements_sha256", {}).get("S", ""),
+        placements_bytes=int(item.get("placements_bytes", {}).get("N", "0")),
     )
 
 
@@ -58,6 +61,9 @@ def _version_attributes(version: ListVersion) -> Item:
         "published_at": {"S": version.published_at},
         "counts": {"S": json.dumps(version.counts, sort_keys=True)},
         "digest": {"S": version.digest},
+        "placements_key": {"S": version.placements_key},
+        "placements_sha256": {"S": version.placements_sha256},
+        "placements_bytes": {"N": str(version.placements_bytes)},
     }
 
 

@@ -1,23 +1,37 @@
 """Placement lookups (spec §4): the ad server's call, on every ad decision.
 
-A warm lookup makes one storage request: the placement item of the current list version. The
-market's current version and its campaigns are cached per container for `cache_seconds` (10 by
-default): a new publication or a campaign change reaches every lookup within that time, and
-a lookup that raced a publication still answers from one whole version.
+A warm lookup makes no storage request. The container holds each market's current list version
+in memory, decoded from the version's one object (`placements_object`), loaded once per version:
+on a cold start or when the pointer names a new version. The market's current version pointer
+and its campaigns are cached for `cache_seconds` (10 by default): a new publication or a campaign
+change reaches every lookup within that time. A lookup takes the version once and answers from
+its index only, so one that raced a publication still answers from one whole version.
+
+When the pointer cannot be read (DynamoDB throttling, say), lookups go on answering from the
+version they hold, and ask again a second later. A version with no object (published before
+objects existed), or whose object cannot be read, is answered item by item from the state table
+as before, and its object is tried again after `cache_seconds`.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol, TypeVar
 
 from pulse.campaigns.campaign import Campaign, OfferedCampaign, offered
 from pulse.core.clock import Clock
 from pulse.core.rules import Rules
+from pulse.lists.placements_object import PlacementIndex, decode
 from pulse.lists.publication import ListVersion, Placement
 from pulse.lists.ranking import Ranked
+
+_log = logging.getLogger(__name__)
+RETRY_AFTER_ERROR = 1.0  # seconds a stale pointer or campaign list is served after a failed refresh
+T = TypeVar("T")
 
 
 class ListReader(Protocol):
@@ -36,8 +50,21 @@ class CampaignReader(Protocol):
     def in_market(self, market: str) -> list[Campaign]: ...
 
 
+class PlacementObjectReader(Protocol):
+    def read(self, key: str) -> bytes: ...
+
+
 @dataclass(frozen=True, slots=True)
-class Lookup:
+class _Held:
+    """A market's version as this container holds it: its index, or None (answered from the
+    table) until `retry_at` when its object could not be had."""
+
+    version: str
+    index: PlacementIndex | None
+    retry_at: float
+
+
+class Lookup(NamedTuple):  # built on every lookup: a named tuple costs a third of a frozen dataclass
     video_id: str
     market: str
     placeable: bool
@@ -56,6 +83,7 @@ class PlacementLookups:
         campaigns: CampaignReader,
         rules: Rules,
         *,
+        objects: PlacementObjectReader,
         clock: Clock,
         cache_seconds: float = 10.0,
         ticks: Callable[[], float] = time.monotonic,
@@ -63,7 +91,12 @@ class PlacementLookups:
         """`clock` says what day it is (campaigns run on UTC days); `ticks` times the caches."""
         self._lists = lists
         self._campaigns = campaigns
+        self._objects = objects
+        self._held: dict[str, _Held] = {}
+        self._loading = threading.Lock()  # one load per version, however many requests wait for it
+        self.objects_loaded = 0
         self._rules = rules
+        self._iab = {slug: category.iab_ids for slug, category in rules.categories.items()}
         self._ttl = cache_seconds
         self._clock = clock
         self._ticks = ticks
@@ -72,19 +105,70 @@ class PlacementLookups:
         self._market_campaigns: dict[str, tuple[float, list[Campaign]]] = {}
 
     def current_version(self, market: str) -> ListVersion | None:
+        return self._cached(self._versions, market, lambda: self._lists.current(market))
+
+    def _cached(self, cache: dict[str, tuple[float, T]], market: str, read: Callable[[], T]) -> T:
+        """The cached value while fresh; else read again. A failed read with a value in hand
+        keeps serving that value for RETRY_AFTER_ERROR (lookups never feel a throttled table)."""
         now = self._ticks()
-        cached = self._versions.get(market)
+        cached = cache.get(market)
         if cached is not None and cached[0] > now:
             return cached[1]
-        version = self._lists.current(market)
-        self._versions[market] = (now + self._ttl, version)
-        return version
+        try:
+            value = read()
+        except Exception:
+            if cached is None:
+                raise
+            _log.warning("refresh failed; serving what is held", extra={"market": market}, exc_info=True)
+            cache[market] = (now + RETRY_AFTER_ERROR, cached[1])
+            return cached[1]
+        cache[market] = (now + self._ttl, value)
+        return value
+
+    def held_index(self, version: ListVersion) -> PlacementIndex | None:
+        """The version's index, loaded on first use; None to answer from the table instead."""
+        held = self._held.get(version.market)
+        if held is not None and held.version == version.version:
+            if held.index is not None or held.retry_at > self._ticks():
+                return held.index
+        if not version.placements_key:
+            self._held[version.market] = _Held(version.version, None, float("inf"))
+            return None
+        with self._loading:
+            held = self._held.get(version.market)
+            if held is None or held.version != version.version or held.retry_at <= self._ticks():
+                index = self._load(version)
+                # A loaded version is held for good; a failed load is tried again after the TTL.
+                retry_at = float("inf") if index is not None else self._ticks() + self._ttl
+                held = _Held(version.version, index, retry_at)
+                self._held[version.market] = held
+        return held.index
+
+    def _load(self, version: ListVersion) -> PlacementIndex | None:
+        try:
+            index = decode(self._objects.read(version.placements_key), version.placements_sha256)
+        except Exception:
+            _log.warning(
+                "list version object unavailable; answering from the table",
+                extra={"market": version.market, "list_version": version.version},
+                exc_info=True,
+            )
+            return None
+        if (index.header.market, index.header.list_version) != (version.market, version.version):
+            _log.error("list version object names another version", extra={"key": version.placements_key})
+            return None
+        self.objects_loaded += 1
+        return index
 
     def one(self, market: str, video_id: str) -> Lookup:
         version = self.current_version(market)
         if version is None:
             return self._not_listed(market, video_id, None)
-        placement = self._lists.placement(market, version.version, video_id)
+        index = self.held_index(version)
+        if index is not None:
+            placement = index.get(video_id)
+        else:
+            placement = self._lists.placement(market, version.version, video_id)
         return self._answer(market, video_id, version.version, placement)
 
     def many(self, market: str, video_ids: Sequence[str]) -> tuple[str | None, list[Lookup]]:
@@ -92,22 +176,27 @@ class PlacementLookups:
         version = self.current_version(market)
         if version is None:
             return None, [self._not_listed(market, v, None) for v in video_ids]
-        found = self._lists.placements(market, version.version, video_ids)
+        index = self.held_index(version)
+        if index is not None:
+            found = {v: p for v in video_ids if (p := index.get(v)) is not None}
+        else:
+            found = self._lists.placements(market, version.version, video_ids)
         return version.version, [self._answer(market, v, version.version, found.get(v)) for v in video_ids]
 
     def _answer(self, market: str, video_id: str, version: str, placement: Placement | None) -> Lookup:
         if placement is None:
             return self._not_listed(market, video_id, version)
-        return Lookup(
-            video_id=video_id,
-            market=market,
-            placeable=True,
-            list_version=version,
-            category=placement.category,
-            iab_categories=self._rules.categories[placement.category].iab_ids,
-            rank=placement.rank,
-            creator_id=placement.creator_id,
-            campaigns=self._offers_for(market, placement.category),
+        category = placement.category
+        return Lookup(  # positional: the hot path's cheapest way to build one
+            video_id,
+            market,
+            True,
+            version,
+            category,
+            self._iab[category],
+            placement.rank,
+            placement.creator_id,
+            self._offers_for(market, category),
         )
 
     @staticmethod
@@ -115,14 +204,11 @@ class PlacementLookups:
         return Lookup(video_id, market, False, version, None, (), None, None, ())
 
     def _offers_for(self, market: str, category: str) -> tuple[OfferedCampaign, ...]:
-        now = self._ticks()
         cached = self._offers.get((market, category))
+        now = self._ticks()
         if cached is not None and cached[0] > now:
             return cached[1]
-        stored = self._market_campaigns.get(market)
-        if stored is None or stored[0] <= now:
-            stored = (now + self._ttl, self._campaigns.in_market(market))
-            self._market_campaigns[market] = stored
-        offers = tuple(offered(stored[1], market, category, self._clock().date()))
+        running = self._cached(self._market_campaigns, market, lambda: self._campaigns.in_market(market))
+        offers = tuple(offered(running, market, category, self._clock().date()))
         self._offers[(market, category)] = (now + self._ttl, offers)
         return offers

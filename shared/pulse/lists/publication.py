@@ -3,7 +3,9 @@
 A version is written completely under its own keys before one conditional write moves the
 market's `current` pointer to it: a reader that follows the pointer sees the whole previous
 version or the whole new one, never a mix, and a publication that fails half-way leaves the
-pointer where it was and its half-written items unreachable (their TTL removes them).
+pointer where it was and its half-written items unreachable (their TTL removes them). The
+version's placements are also written as one immutable object (`placements_object`), before the
+version record that names it: lookups and the ad server hold it in memory.
 
 A publication that would change nothing (the current version holds the same snapshot's same
 lists, published less than `REPUBLISH_AFTER` ago) is skipped: a schedule or S3 notification
@@ -14,6 +16,7 @@ See docs/design.md for the keys.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -26,7 +29,11 @@ from pulse.core.events import EventPublisher
 from pulse.core.rules import Rules
 from pulse.core.summary import Summary
 from pulse.eligibility.evaluation import CurrentEligibility, placement_block
+from pulse.lists import placements_object
+from pulse.lists.placements_object import Placement
 from pulse.lists.ranking import Ranked, published
+
+__all__ = ["ListVersion", "Placement", "publish_lists"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,17 +45,15 @@ class ListVersion:
     counts: dict[str, int]
     digest: str = ""  # of the snapshot and every entry: two versions alike have the same digest
     announced: bool = False  # TopListsPublished went out (a retry sends it if a crash stopped it)
+    # The version as one immutable object in ListsBucket (placements_object), written before the
+    # version record: empty for a version published before objects existed.
+    placements_key: str = ""
+    placements_sha256: str = ""
+    placements_bytes: int = 0
 
-
-@dataclass(frozen=True, slots=True)
-class Placement:
-    """A listed video in one list version: what a lookup answers and revenue is attributed by."""
-
-    video_id: str
-    category: str
-    rank: int
-    creator_id: str
-    score: int
+    @property
+    def entries(self) -> int:
+        return sum(self.counts.values())
 
 
 class ListStore(Protocol):
@@ -68,6 +73,12 @@ class ListStore(Protocol):
 
     def mark_announced(self, version: ListVersion) -> None:
         """Record that TopListsPublished went out for the current `version`."""
+        ...
+
+
+class PlacementObjectWriter(Protocol):
+    def write(self, key: str, data: bytes) -> None:
+        """Store a version's object under its own key (never overwritten: the key names the version)."""
         ...
 
 
@@ -131,6 +142,7 @@ def publish_lists(
     *,
     eligibility: EligibilityReader,
     store: ListStore,
+    objects: PlacementObjectWriter,
     events: EventPublisher,
     rules: Rules,
     now: dt.datetime,
@@ -151,13 +163,18 @@ def publish_lists(
         if not current_version.announced:  # the run that published it died before announcing it
             _announce(publication, store, events)
         return publication
-    version = ListVersion(
-        market=market,
-        version=store.next_version(market),
-        snapshot=snapshot,
-        published_at=now.isoformat(timespec="seconds"),
-        counts={category: len(entries) for category, entries in lists.items()},
-        digest=digest,
+    version = _with_object(
+        ListVersion(
+            market=market,
+            version=store.next_version(market),
+            snapshot=snapshot,
+            published_at=now.isoformat(timespec="seconds"),
+            counts={category: len(entries) for category, entries in lists.items()},
+            digest=digest,
+        ),
+        lists,
+        objects,
+        rules,
     )
     # Old versions stay readable for list_retention_days after they stop being current. A version
     # is current for at most a day and a half (the daily refresh republishes unchanged lists once
@@ -169,6 +186,27 @@ def publish_lists(
     if moved:
         _announce(publication, store, events)
     return publication
+
+
+def _with_object(
+    version: ListVersion, lists: dict[str, list[Ranked]], objects: PlacementObjectWriter, rules: Rules
+) -> ListVersion:
+    """Write the version's object, and record its key, digest and size with the version: the
+    object exists before anything can point at it, as the version's items do."""
+    header = placements_object.Header(version.market, version.version, version.snapshot, version.published_at)
+    data = placements_object.encode(
+        header,
+        {category: rules.categories[category].iab_ids for category in rules.categories},
+        {category: placements_object.columns_of(entries) for category, entries in lists.items()},
+    )
+    key = placements_object.placements_key(version.market, version.version)
+    objects.write(key, data)
+    return dataclasses.replace(
+        version,
+        placements_key=key,
+        placements_sha256=placements_object.sha256_hex(data),
+        placements_bytes=len(data),
+    )
 
 
 def _announce(publication: Publication, store: ListStore, events: EventPublisher) -> None:

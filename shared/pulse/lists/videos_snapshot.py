@@ -22,6 +22,7 @@ from pulse.ingest.report import Outcome
 from pulse.lists.publication import (
     EligibilityReader,
     ListStore,
+    PlacementObjectWriter,
     Publication,
     PublicationOutcome,
     publish_lists,
@@ -72,12 +73,15 @@ class ListPublisher:
         self,
         eligibility: EligibilityReader,
         lists: ListStore,
+        *,
+        objects: PlacementObjectWriter,
         events: EventPublisher,
         rules: Rules,
         now: Callable[[], dt.datetime],
     ) -> None:
         self._eligibility = eligibility
         self._lists = lists
+        self._objects = objects
         self._events = events
         self._rules = rules
         self._now = now
@@ -89,6 +93,7 @@ class ListPublisher:
             ranked,
             eligibility=self._eligibility,
             store=self._lists,
+            objects=self._objects,
             events=self._events,
             rules=self._rules,
             now=self._now(),

@@ -34,6 +34,18 @@ class PlacementResponse(BaseModel):
     campaigns: list[OfferedCampaign]
 
 
+class SnapshotResponse(BaseModel):
+    """Spec §8.1: the market's current list version as one object, and a short-lived link to it."""
+
+    market: str
+    list_version: str
+    entries: int
+    bytes: int
+    sha256: str
+    url: str
+    expires_in: int
+
+
 class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -1,5 +1,10 @@
 """Routes of the HTTP API (spec §4). Each parses and checks its input, asks a service, shapes the
-answer; errors are `{"error": {"code", "message"}}` with 400, 404 or 405, never a 5xx for input.
+answer; errors are `{"error": {"code", "message"}}` with 400, 404 or 405, never a 5xx for input,
+and 503 with Retry-After when a dependency stays overloaded past botocore's retries.
+
+The two lookup routes, the ad server's hot path, are answered by `hot_path` when their input is
+exactly what is expected; anything else (every malformed request) goes through the resolver, so
+errors are worded by one code path.
 
 The API is contextual only: it accepts no query parameter or body field beyond those declared,
 so no user identifier of any kind can reach it.
@@ -7,7 +12,6 @@ so no user identifier of any kind can reach it.
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Annotated, Any
 
@@ -21,6 +25,7 @@ from pulse.bootstrap import api_services
 from pulse.campaigns import campaign as campaigns
 from pulse.campaigns.campaign import CampaignSpec
 from pulse.core.types import CATEGORY, ID, MARKET, MONTH
+from pulse.entrypoints.api import hot_path
 from pulse.entrypoints.api.models import (
     BatchRequest,
     BatchResponse,
@@ -28,40 +33,16 @@ from pulse.entrypoints.api.models import (
     CreatorResponse,
     ErrorResponse,
     PlacementResponse,
+    SnapshotResponse,
     TopListEntry,
     TopListResponse,
 )
+from pulse.entrypoints.api.request_body import MAX_BODY_BYTES, body_bytes, is_utf8, strict_json
 from pulse.lists.cursor import BadCursor, decode_cursor, encode_cursor
-from pulse.lists.lookups import Lookup
 from pulse.money.payout import Statement
-from pulse.observability import lookups_served
+from pulse.observability import logger, lookups_served
 
-MAX_BODY_BYTES = 16_384
-
-
-def _strict_json(text: str) -> Any:
-    """The body's JSON, strictly: a duplicate key, NaN or Infinity, too deep a nesting or too long
-    a number fails to parse like any other malformed JSON (the resolver answers that with a 400)."""
-    try:
-        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
-    except json.JSONDecodeError:
-        raise
-    except (RecursionError, ValueError) as exc:  # nesting past the stack; an int of over 4300 digits
-        raise json.JSONDecodeError(str(exc)[:200], text, 0) from exc
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found = dict(pairs)
-    if len(found) != len(pairs):
-        raise ValueError("a key is given twice")
-    return found
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_strict_json)
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=strict_json)
 
 
 def _error_answer(description: str) -> OpenAPIResponse:
@@ -89,10 +70,26 @@ def error_response(status: int, code: str, message: str) -> Response[str]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
+RETRY_AFTER_SECONDS = 1
+
+
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """API Gateway event in, proxy response out. A body must be JSON (or absent), UTF-8 and small:
-    that is checked before routing, so that no parser ever sees a form, binary or a huge body, and
-    the answer keeps this API's error format (400) instead of the resolver's own 415 or a crash."""
+    """API Gateway event in, proxy response out; an overloaded dependency is a 503, never a crash."""
+    try:
+        return hot_path.answer(event) or _resolve(event, context)
+    except Exception as error:
+        if not api_services().overloaded(error):
+            raise
+        logger.warning("a dependency is overloaded", exc_info=True)
+        answer = _proxy(error_response(503, "service_unavailable", "a dependency is overloaded; try again"))
+        answer["multiValueHeaders"]["Retry-After"] = [str(RETRY_AFTER_SECONDS)]
+        return answer
+
+
+def _resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A body must be JSON (or absent), UTF-8 and small: that is checked before routing, so that no
+    parser ever sees a form, binary or a huge body, and the answer keeps this API's error format
+    (400) instead of the resolver's own 415 or a crash."""
     if event.get("httpMethod") in ("POST", "PUT", "PATCH"):
         headers = event.get("headers") or {}
         sent = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
@@ -101,34 +98,15 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return _proxy(
                 error_response(400, "unsupported_content_type", "send the body as application/json")
             )
-        body = _body_bytes(event)
+        body = body_bytes(event)
         if body is not None and len(body) > MAX_BODY_BYTES:
             return _proxy(error_response(400, "body_too_large", f"the body is over {MAX_BODY_BYTES} bytes"))
-        if body is None or not _is_utf8(body):
+        if body is None or not is_utf8(body):
             return _proxy(error_response(400, "invalid_request", "the body is not UTF-8 JSON"))
         # Media types are case-insensitive: the resolver, which is not, is told the one it knows.
         named = {k: v for k, v in headers.items() if k.lower() != "content-type"}
         event = {**event, "headers": {**named, "Content-Type": content_types.APPLICATION_JSON}}
     return app.resolve(event, context)
-
-
-def _body_bytes(event: dict[str, Any]) -> bytes | None:
-    """The body as sent (API Gateway passes a body that is not UTF-8 text base64-encoded)."""
-    body = str(event.get("body") or "")
-    try:
-        if event.get("isBase64Encoded"):
-            return base64.b64decode(body, validate=True)
-        return body.encode("utf-8", "surrogatepass")
-    except ValueError:  # binascii.Error is one
-        return None
-
-
-def _is_utf8(body: bytes) -> bool:
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _proxy(response: Response[str]) -> dict[str, Any]:
@@ -190,18 +168,56 @@ def _market(code: str) -> str:
     return code
 
 
-def _placement(lookup: Lookup) -> PlacementResponse:
-    return PlacementResponse(
-        video_id=lookup.video_id,
-        market=lookup.market,
-        placeable=lookup.placeable,
-        list_version=lookup.list_version,
-        category=lookup.category,
-        iab_categories=list(lookup.iab_categories),
-        rank=lookup.rank,
-        creator_id=lookup.creator_id,
-        campaigns=list(lookup.campaigns),
+@app.get(
+    "/v1/placements/snapshot",
+    responses={
+        **ANSWERS,
+        200: {
+            "description": "The current list version as one object, and a short-lived link to it",
+            "content": {"application/json": {"model": SnapshotResponse}},
+        },
+        304: {"description": "Not modified: If-None-Match names the current ETag"},
+    },
+)
+def get_placements_snapshot(market: Annotated[str, Query(pattern=MARKET)]) -> Response[str]:
+    """Spec §8.1. The ETag is the object's SHA-256: it changes exactly when the version does."""
+    _only("market")
+    services = api_services()
+    version = services.lookups.current_version(_market(market))
+    if version is None:
+        raise ApiError(404, "no_list", f"{market} has no published list yet")
+    if not version.placements_key:
+        raise ApiError(
+            404, "no_list", f"list version {version.version} of {market} predates snapshots; the next has one"
+        )
+    headers = {"ETag": f'"{version.placements_sha256}"', "Cache-Control": "no-cache"}
+    if _none_match(app.current_event.headers, version.placements_sha256):
+        return Response(status_code=304, headers=headers, body="")
+    expires_in = services.snapshot_link_seconds
+    answer = SnapshotResponse(
+        market=market,
+        list_version=version.version,
+        entries=version.entries,
+        bytes=version.placements_bytes,
+        sha256=version.placements_sha256,
+        url=services.snapshots.link(version.placements_key, expires_in),
+        expires_in=expires_in,
     )
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=answer.model_dump_json(),
+        headers=headers,
+    )
+
+
+def _none_match(headers: dict[str, str], sha256: str) -> bool:
+    """RFC 9110 If-None-Match: `*`, or a list of entity tags compared weakly (W/ ignored)."""
+    given = next((v for k, v in (headers or {}).items() if k.lower() == "if-none-match"), None)
+    if given is None:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in given.split(",")}
+    return "*" in tags or f'"{sha256}"' in tags
 
 
 @app.get(
@@ -214,25 +230,28 @@ def _placement(lookup: Lookup) -> PlacementResponse:
 def get_placement(
     video_id: Annotated[str, Path(pattern=ID)], market: Annotated[str, Query(pattern=MARKET)]
 ) -> Response[str]:
-    # The ad server's hot path: the answer is serialized here once, not validated again on the way out.
+    # Well-formed lookups are answered by hot_path; this is the same answer, for the rest.
     _only("market")
-    answer = _placement(api_services().lookups.one(_market(market), video_id))
+    answer = hot_path.placement_json(api_services().lookups.one(_market(market), video_id))
     lookups_served.add(1)
-    return Response(
-        status_code=200, content_type=content_types.APPLICATION_JSON, body=answer.model_dump_json()
-    )
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=answer)
 
 
-@app.post("/v1/placements/batch", responses=BAD_INPUT)
-def post_placements(request: Annotated[BatchRequest, Body()]) -> BatchResponse:
+@app.post(
+    "/v1/placements/batch",
+    responses={
+        **BAD_INPUT,
+        200: {"description": "The lookups", "content": {"application/json": {"model": BatchResponse}}},
+    },
+)
+def post_placements(request: Annotated[BatchRequest, Body()]) -> Response[str]:
     _only()
     if len(set(request.video_ids)) != len(request.video_ids):
         raise ApiError(400, "invalid_request", "video_ids must be distinct")
     version, lookups = api_services().lookups.many(_market(request.market), request.video_ids)
     lookups_served.add(len(lookups))
-    return BatchResponse(
-        market=request.market, list_version=version, results=[_placement(lk) for lk in lookups]
-    )
+    body = hot_path.batch_json(request.market, version, lookups)
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body)
 
 
 @app.get("/v1/toplists/<market>/<category>", responses=ANSWERS)
