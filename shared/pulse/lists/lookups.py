@@ -128,9 +128,9 @@ class PlacementLookups:
     def held_index(self, version: ListVersion) -> PlacementIndex | None:
         """The version's index, loaded on first use; None to answer from the table instead."""
         held = self._held.get(version.market)
-        if held is not None and held.version == version.version:
-            if held.index is not None or held.retry_at > self._ticks():
-                return held.index
+        fresh = held is not None and held.version == version.version
+        if fresh and held is not None and (held.index is not None or held.retry_at > self._ticks()):
+            return held.index
         if not version.placements_key:
             self._held[version.market] = _Held(version.version, None, float("inf"))
             return None
