@@ -75,6 +75,32 @@ def invoke(stack: Stack, logical: str, event: dict[str, Any], request_id: str | 
         return load_handler(stack, logical)(event, context)
 
 
+def install_environment(stack: Stack, logical: str) -> None:
+    """Set the function's environment in this process for good, so that it can be invoked by
+    `invoke_concurrently`: refused if another function of the template gives one of its
+    variables another value (an invocation of that one would change it under this one's feet)."""
+    own = stack.function_environment(logical)
+    for other in stack.functions:
+        for key, value in stack.function_environment(other).items():
+            if key in own and own[key] != value:
+                raise RuntimeError(f"{logical} and {other} set {key} differently: they cannot share a process")
+    os.environ.update(own)
+
+
+def invoke_concurrently(stack: Stack, logical: str, event: dict[str, Any]) -> Any:
+    """Invoke a function whose environment is installed (`install_environment`) without waiting
+    for the other invocations: as Lambda runs a function in many containers at once, beside the
+    others. (One process: the containers share the function's warm state, as one container's
+    successive invocations would.)"""
+    name = stack.name_of(logical)
+    context = LambdaContext(
+        function_name=name,
+        aws_request_id=str(uuid.uuid4()),
+        invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}",
+    )
+    return load_handler(stack, logical)(event, context)
+
+
 def s3_put_event(bucket: str, key: str, size: int, etag: str, sequencer: str) -> dict[str, Any]:
     """An `s3:ObjectCreated:Put` notification exactly as S3 sends it (the key URL-encoded)."""
     from urllib.parse import quote_plus  # noqa: PLC0415

@@ -21,26 +21,31 @@ def rest_event(
     body: bytes | str | None = None,
     headers: Mapping[str, str] | None = None,
     source_ip: str = "127.0.0.1",
+    resource: str = "/{proxy+}",
+    path_parameters: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The event for `method url` (a path with an optional query string)."""
+    """The event for `method url` (a path with an optional query string), routed to `resource`
+    (by default the catch-all `/{proxy+}`) with its `path_parameters`."""
     parts = urlsplit(url)
     multi: dict[str, list[str]] = parse_qs(parts.query, keep_blank_values=True) if parts.query else {}
     all_headers = {"Host": "127.0.0.1", "Accept": "application/json", **(headers or {})}
     raw = body.encode() if isinstance(body, str) else body
     is_text = raw is None or _is_utf8(raw)
+    if path_parameters is None and resource == "/{proxy+}":
+        path_parameters = {"proxy": parts.path.lstrip("/")}  # as API Gateway fills the greedy one
     return {
-        "resource": "/{proxy+}",
+        "resource": resource,
         "path": parts.path,
         "httpMethod": method.upper(),
         "headers": all_headers,
         "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
         "queryStringParameters": {k: v[-1] for k, v in multi.items()} or None,
         "multiValueQueryStringParameters": multi or None,
-        "pathParameters": {"proxy": parts.path.lstrip("/")},
+        "pathParameters": dict(path_parameters) if path_parameters else None,
         "stageVariables": None,
         "requestContext": {
             "resourceId": "abc123",
-            "resourcePath": "/{proxy+}",
+            "resourcePath": resource,
             "httpMethod": method.upper(),
             "extendedRequestId": uuid.uuid4().hex[:16],
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),

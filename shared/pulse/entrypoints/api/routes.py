@@ -49,10 +49,14 @@ def _error_answer(description: str) -> OpenAPIResponse:
     return {"description": description, "content": {content_types.APPLICATION_JSON: {"model": ErrorResponse}}}
 
 
-# What the OpenAPI document says each route can answer: 200, and the errors of spec §4 in their one shape.
+# What the OpenAPI document says each route can answer: 200, the errors of spec §4, API Gateway's own
+# refusals (its GatewayResponses give them the same shape) and 503 for an overloaded dependency.
 BAD_INPUT: dict[int, OpenAPIResponse] = {
     200: {"description": "Successful Response"},
     400: _error_answer("Bad input: a malformed, undeclared or repeated parameter or body field"),
+    403: _error_answer("API Gateway: a request not signed for this API, or a method it does not support"),
+    429: _error_answer("API Gateway: over the stage's request rate"),
+    503: _error_answer("A dependency is overloaded: retry after the Retry-After header's seconds"),
 }
 ANSWERS: dict[int, OpenAPIResponse] = {**BAD_INPUT, 404: _error_answer("Unknown route or resource")}
 
@@ -375,6 +379,16 @@ def openapi_document() -> str:
         description="Contextual placements, top lists, creators and campaigns (spec §4). IAM-authorised.",
     )
     document = json.loads(schema)
+    # Every route is IAM-authorised (SigV4), as API Gateway's own export documents it.
+    document["components"]["securitySchemes"] = {
+        "sigv4": {
+            "type": "apiKey",
+            "name": "Authorization",
+            "in": "header",
+            "x-amazon-apigateway-authtype": "awsSigv4",
+        }
+    }
+    document["security"] = [{"sigv4": []}]
     # Powertools documents a 422 for validated routes; this API answers a failed validation with 400.
     for operations in document["paths"].values():
         for operation in operations.values():
