@@ -13,10 +13,12 @@ export AWS_DEFAULT_REGION ?= us-east-1
 setup: $(STAMP)
 
 # Re-installs only when the project's dependencies change.
-$(STAMP): pyproject.toml
+# The ad server's client (shared/pulse-client) is a package of its own, installed beside.
+$(STAMP): pyproject.toml shared/pulse-client/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e shared/pulse-client
 	@touch $(STAMP)
 
 run: setup

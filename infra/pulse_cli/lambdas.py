@@ -83,7 +83,9 @@ def install_environment(stack: Stack, logical: str) -> None:
     for other in stack.functions:
         for key, value in stack.function_environment(other).items():
             if key in own and own[key] != value:
-                raise RuntimeError(f"{logical} and {other} set {key} differently: they cannot share a process")
+                raise RuntimeError(
+                    f"{logical} and {other} set {key} differently: they cannot share a process"
+                )
     os.environ.update(own)
 
 

@@ -20,6 +20,7 @@ def rest_event(
     url: str,
     body: bytes | str | None = None,
     headers: Mapping[str, str] | None = None,
+    *,
     source_ip: str = "127.0.0.1",
     resource: str = "/{proxy+}",
     path_parameters: Mapping[str, str] | None = None,

@@ -31,7 +31,7 @@ MAX_BODY = 1_048_576  # larger bodies are refused here, as API Gateway refuses o
 FUNCTION = "ApiFunction"
 # The methods a REST API resource can have (ANY is all of them); API Gateway answers any other itself.
 API_GATEWAY_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
-MISSING_TOKEN = "Missing Authentication Token"  # API Gateway's message for an unrouted request
+MISSING_TOKEN = "Missing Authentication Token"  # noqa: S105  # nosec B105  # API Gateway's message
 
 invoke: Callable[[Stack, str, dict[str, Any]], Any] = invoke_concurrently  # tests count through it
 

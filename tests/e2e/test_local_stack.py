@@ -3,6 +3,7 @@ the S3 notifications, the API on a local port, and the month end."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import urllib.request
@@ -11,9 +12,12 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.credentials import Credentials
+from pulse_client import PulseClient
 
 from pulse import bootstrap
 from pulse.aws.list_table import DynamoListStore
+from pulse_cli import lambdas
 from pulse_cli.lambdas import invoke
 from pulse_cli.main import main
 from pulse_cli.template import REGION, Stack
@@ -133,3 +137,69 @@ def test_the_pulse_command_uploads_refreshes_and_shows(
     shown = capsys.readouterr().out
     assert "US pets (list version" in shown
     assert len([line for line in shown.splitlines() if line.strip()[:1].isdigit()]) == 3
+
+
+def test_the_ad_servers_client_answers_what_the_api_answers_for_every_video_of_a_version(
+    local: tuple[Stack, str],
+) -> None:
+    """The snapshot is fetched as the ad server fetches it: the route, then the presigned link to
+    the moto server, over HTTP; then every listed video and some others, both ways."""
+    stack, api = local
+    lists = DynamoListStore(stack.name_of("StateTable"))
+    current = lists.current("US")
+    assert current is not None
+    videos = [
+        e.video_id for category in current.counts for e in lists.entries("US", current.version, category)
+    ]
+    assert len(videos) == current.entries > 50
+    videos += ["never-listed", "a-b_c"]
+    credentials = Credentials("local", "local", "local")
+    with PulseClient(api, region=REGION, markets=("US",), credentials=credentials) as client:
+        assert client.refresh_now("US") == "loaded"
+        assert client.snapshot_version("US") == current.version
+        for video_id in videos:
+            held = client.placement(video_id, "US")
+            status, over_http = _http("GET", f"{api}/v1/placements/{video_id}?market=US")
+            assert (status, held.source) == (200, "snapshot")
+            assert {
+                "video_id": held.video_id,
+                "market": held.market,
+                "placeable": held.placeable,
+                "list_version": held.list_version,
+                "category": held.category,
+                "iab_categories": list(held.iab_categories),
+                "rank": held.rank,
+                "creator_id": held.creator_id,
+            } == {k: v for k, v in over_http.items() if k != "campaigns"}
+        assert client.placements(videos, "US") == [client.placement(v, "US") for v in videos]
+        assert client.refresh_now("US") == "unchanged"  # a 304: nothing downloaded again
+        assert client.stats().snapshot_loads == 1
+    with PulseClient(api, region=REGION, credentials=credentials) as over_http_only:
+        answer = over_http_only.placement(videos[0], "US")
+        assert (answer.source, answer.placeable, answer.campaigns is not None) == ("http", True, True)
+
+
+def test_the_api_answers_while_another_function_runs(local: tuple[Stack, str]) -> None:
+    """Pipeline invocations take turns in this process (each sets its environment); the API does
+    not wait for them, as Lambda runs it beside them."""
+    _, api = local
+    with lambdas._ONE_AT_A_TIME:  # as a loading batch holds it for minutes
+        status, body = _http("GET", f"{api}/v1/campaigns/demo-pets")
+    assert (status, body["campaign_id"]) == (200, "demo-pets")
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "QUERY", "PROPFIND"])
+def test_a_method_api_gateway_does_not_support_gets_its_403_in_the_api_error_format(
+    local: tuple[Stack, str], method: str
+) -> None:
+    _, api = local
+    connection = http.client.HTTPConnection(api.removeprefix("http://"), timeout=30)
+    try:
+        connection.request(method, "/v1/placements/p1?market=US")
+        response = connection.getresponse()
+        assert response.status == 403
+        assert json.loads(response.read()) == {
+            "error": {"code": "gateway_refused", "message": "Missing Authentication Token"}
+        }
+    finally:
+        connection.close()

@@ -555,7 +555,8 @@ def test_the_cap_counts_bytes_not_characters() -> None:
 
 METHODS = [
     ("DELETE", "/v1/rules", "GET"),
-    ("PATCH", "/v1/placements/batch", "GET, POST"),  # GET is a placement of a video called "batch"
+    ("PATCH", "/v1/placements/batch", "POST"),
+    ("GET", "/v1/placements/batch?market=US", "POST"),  # the batch resource's, not a video called "batch"
     ("POST", "/v1/campaigns/k-pets", "GET, PUT"),
     ("DELETE", "/v1/campaigns/k-pets", "GET, PUT"),
     ("TRACE", "/v1/toplists/US/pets", "GET"),

@@ -28,7 +28,7 @@ from pulse.observability import lookups_served
 
 SINGLE = "/v1/placements/"
 BATCH = "/v1/placements/batch"
-NOT_A_VIDEO = frozenset({"snapshot"})  # static routes under /v1/placements/ that GET reaches
+NOT_A_VIDEO = frozenset({"snapshot", "batch"})  # static resources under /v1/placements/, not videos
 # fullmatch with the patterns' own anchors removed: `$` would also match before a final newline.
 _VIDEO_ID = re.compile(ID.removeprefix("^").removesuffix("$"))
 _HEADERS = {"Content-Type": ["application/json"]}
