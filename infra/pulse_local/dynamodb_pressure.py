@@ -13,6 +13,7 @@ import contextlib
 import json
 import random
 import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,7 +64,8 @@ def dynamodb_pressure(throttled: float = 0.3, unprocessed: float = 0.3) -> Itera
             return original(self)
         leftover_name, keys_field = _BATCHES[action]
         leftover: dict[str, Any] = {}
-        for table, requests in self.body["RequestItems"].items():
+        request_items = self.params["RequestItems"]  # the parsed request (moto's call_action reads it)
+        for table, requests in request_items.items():
             items = requests[keys_field] if keys_field else requests
             kept = [item for item in items if pressure.draw() >= pressure.unprocessed] or items[:1]
             back = [item for item in items if item not in kept]
@@ -73,12 +75,13 @@ def dynamodb_pressure(throttled: float = 0.3, unprocessed: float = 0.3) -> Itera
             if keys_field:
                 requests[keys_field] = kept
             else:
-                self.body["RequestItems"][table] = kept
+                request_items[table] = kept
         status, headers, body = original(self)
         if status == 200 and leftover:
             answer = json.loads(body)
             answer.setdefault(leftover_name, {}).update(leftover)
             body = json.dumps(answer)
+            headers["x-amz-crc32"] = str(zlib.crc32(body.encode()))  # botocore checks it
         return status, headers, body
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
