@@ -6,7 +6,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pulse.aws import clients
 from pulse.entrypoints.api.routes import handle
 from pulse.observability import InvocationKeys, logger
 
@@ -19,8 +18,4 @@ logger.registered_handler.addFilter(_keys)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # API Gateway's request id is the correlation id.
     _keys.invoked(context, (event.get("requestContext") or {}).get("requestId"))
-    budget = clients.use_budget("api")  # fail fast to a 503, within the function's timeout
-    try:
-        return handle(event, context)
-    finally:
-        clients.restore_budget(budget)
+    return handle(event, context)

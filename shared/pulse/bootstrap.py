@@ -185,6 +185,15 @@ def api_services() -> ApiServices:
     )
 
 
+def api_budget() -> Callable[[], None]:
+    """AWS calls from this invocation on retry within the API's budget (3 attempts, short
+    timeouts: a 503 within the function's timeout); the returned function restores the budget."""
+    from pulse.aws import clients  # noqa: PLC0415  # light: no botocore at import
+
+    token = clients.use_budget("api")
+    return lambda: clients.restore_budget(token)
+
+
 def reset() -> None:
     """Forget settings, clients and every built adapter (tests and the local stack start fresh
     backends); the clock stays as set."""

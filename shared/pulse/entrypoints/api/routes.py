@@ -21,7 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from pulse.bootstrap import api_services
+from pulse.bootstrap import api_budget, api_services
 from pulse.campaigns import campaign as campaigns
 from pulse.campaigns.campaign import CampaignSpec
 from pulse.core.types import CATEGORY, ID, MARKET, MONTH
@@ -79,6 +79,7 @@ RETRY_AFTER_SECONDS = 1
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """API Gateway event in, proxy response out; an overloaded dependency is a 503, never a crash."""
+    restore = api_budget()  # AWS calls fail fast to a 503, within the function's timeout
     try:
         return hot_path.answer(event) or _resolve(event, context)
     except Exception as error:
@@ -88,6 +89,8 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         answer = _proxy(error_response(503, "service_unavailable", "a dependency is overloaded; try again"))
         answer["multiValueHeaders"]["Retry-After"] = [str(RETRY_AFTER_SECONDS)]
         return answer
+    finally:
+        restore()
 
 
 def _resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
