@@ -65,14 +65,18 @@ def invoke(stack: Stack, logical: str, event: dict[str, Any], request_id: str | 
 
     Invocations in one process take turns: each sets its function's environment variables.
     """
+    context = _context(stack, logical, request_id)
+    with _ONE_AT_A_TIME, function_environment(stack, logical):
+        return load_handler(stack, logical)(event, context)
+
+
+def _context(stack: Stack, logical: str, request_id: str | None = None) -> LambdaContext:
     name = stack.name_of(logical)
-    context = LambdaContext(
+    return LambdaContext(
         function_name=name,
         aws_request_id=request_id or str(uuid.uuid4()),
         invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}",
     )
-    with _ONE_AT_A_TIME, function_environment(stack, logical):
-        return load_handler(stack, logical)(event, context)
 
 
 def install_environment(stack: Stack, logical: str) -> None:
@@ -94,13 +98,7 @@ def invoke_concurrently(stack: Stack, logical: str, event: dict[str, Any]) -> An
     for the other invocations: as Lambda runs a function in many containers at once, beside the
     others. (One process: the containers share the function's warm state, as one container's
     successive invocations would.)"""
-    name = stack.name_of(logical)
-    context = LambdaContext(
-        function_name=name,
-        aws_request_id=str(uuid.uuid4()),
-        invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}",
-    )
-    return load_handler(stack, logical)(event, context)
+    return load_handler(stack, logical)(event, _context(stack, logical))
 
 
 def s3_put_event(bucket: str, key: str, size: int, etag: str, sequencer: str) -> dict[str, Any]:

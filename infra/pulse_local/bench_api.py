@@ -48,8 +48,8 @@ def version_object(market: str, version: str, entries: int) -> bytes:
     from pulse.core.rules import load_rules  # noqa: PLC0415
     from pulse.lists import placements_object as po  # noqa: PLC0415
 
-    categories = list(load_rules().categories)
     rules = load_rules()
+    categories = list(rules.categories)
     share = -(-entries // len(categories))
     lists = {}
     for c, category in enumerate(categories):
