@@ -660,15 +660,21 @@ def test_no_other_iam_resource_grants_admin_or_pass_role() -> None:
 
 def _route_requests() -> list[tuple[str, str, str]]:
     """(event, method, a request path) for each API route of the template, with sample values."""
+    events = {
+        name: event["Properties"]
+        for name, event in STACK.functions["ApiFunction"]["Properties"]["Events"].items()
+        if event["Type"] == "Api"
+    }
     requests = []
-    for name, event in STACK.functions["ApiFunction"]["Properties"]["Events"].items():
-        if event["Type"] != "Api":
-            continue
-        props = event["Properties"]
+    for name, props in events.items():
         path = re.sub(r"\{proxy\+\}", "v1/some/other/path", props["Path"])
         path = re.sub(r"\{(\w+)\}", r"sample-\1", path)
-        methods = ["GET", "POST", "PUT", "DELETE"] if props["Method"].upper() == "ANY" else [props["Method"]]
-        requests += [(name, method.upper(), path) for method in methods]
+        # ANY covers the methods the resource does not declare itself (API Gateway prefers those).
+        declared = {p["Method"].upper() for p in events.values() if p["Path"] == props["Path"]}
+        methods = [m for m in ("GET", "POST", "PUT", "DELETE") if m not in declared]
+        requests += [
+            (name, m, path) for m in (methods if props["Method"].upper() == "ANY" else [props["Method"]])
+        ]
     return requests
 
 
@@ -692,6 +698,7 @@ def test_the_ad_server_may_invoke_the_placement_routes_and_nothing_else() -> Non
         "GetPlacement",
         "BatchPlacements",
         "GetPlacementsSnapshot",
+        "BatchMethods",  # GET /v1/placements/batch is under GET /v1/placements/*: it answers 405
     }
     used = {g for g in policy for _, need in invocations if g.covers(need)}
     assert used == set(policy), f"grants that match no route: {set(policy) - used}"
