@@ -82,7 +82,7 @@ def _document(**changes: object) -> bytes:
     [
         (b"", "truncated"),
         (b"not gzip at all", "not a pulse.placements/1 object"),
-        (gzip.compress(b"[1, 2]"), "not a pulse.placements/1 object"),
+        (gzip.compress(b"[1, 2]", mtime=0), "not a pulse.placements/1 object"),
         (_document()[:-9], "truncated"),
         (_document(format="pulse.placements/2"), "format 'pulse.placements/2'"),
         (
