@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: setup run demo test test-unit test-future lint audit typecheck validate build bench clean
+.PHONY: setup run demo test test-unit test-future lint audit typecheck validate build bench load clean
 
 setup: $(STAMP)
 
@@ -77,6 +77,13 @@ build: setup
 
 bench: setup
 	$(BIN)/python -m pulse_local.bench
+
+# A bounded load (at most 60 s, 127.0.0.1 only) on the ad server's lookups, with locust: on a stack of
+# its own by default; `make load LOAD_ARGS="--target http://127.0.0.1:3000"` loads `make run`'s API.
+# Fails on any 5xx.
+LOAD_ARGS ?=
+load: setup
+	$(BIN)/python -m pulse_local.load $(LOAD_ARGS)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -105,6 +105,9 @@ def make_server(stack: Stack, port: int = 3000) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         server_version = "pulse-local"
         protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway's clients use it
+        # Headers and body go out in two writes: with Nagle's algorithm on, a kept-alive client's
+        # delayed ACK holds the second one 40 ms.
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

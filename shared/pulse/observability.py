@@ -5,6 +5,7 @@ singletons as Powertools intends; service name and namespace come from POWERTOOL
 """
 
 import logging
+import threading
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -103,22 +104,26 @@ class InvocationKeys(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self._context: Any = None
-        self._correlation_id: str | None = None
-        self._invocations = 0
+        # Per thread: on Lambda one invocation runs at a time, but the local stack runs every
+        # function in one process, the API's requests on threads of their own.
+        self._held = threading.local()
+        self._invocations = 0  # of the container, whatever thread: the first one is its cold start
 
     def invoked(self, context: Any, correlation_id: str | None) -> None:
-        self._context = context
-        self._correlation_id = correlation_id
+        held = self._held
+        held.context = context
+        held.correlation_id = correlation_id
         self._invocations += 1
+        held.cold_start = self._invocations == 1
 
     def filter(self, record: logging.LogRecord) -> bool:
-        context = self._context
+        held = self._held
+        context = getattr(held, "context", None)
         if context is not None:
-            record.cold_start = self._invocations == 1
+            record.cold_start = held.cold_start
             record.function_name = context.function_name
             record.function_memory_size = context.memory_limit_in_mb
             record.function_arn = context.invoked_function_arn
             record.function_request_id = context.aws_request_id
-            record.correlation_id = self._correlation_id
+            record.correlation_id = held.correlation_id
         return True
