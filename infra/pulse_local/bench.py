@@ -459,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         nargs="*",
         default=[
             "api",
+            "snapshot",
             "videos",
             "videos-memory",
             "read-phases",
@@ -473,6 +474,10 @@ def main(argv: list[str] | None = None) -> int:
         from pulse_local.bench_api import bench_api  # noqa: PLC0415
 
         bench_api()
+    if "snapshot" in args.sections:
+        from pulse_local.bench_snapshot import bench_snapshot  # noqa: PLC0415
+
+        bench_snapshot()
     if "videos" in args.sections:
         bench_videos_function(args.videos_rows)
     if "videos-memory" in args.sections:

@@ -4,7 +4,8 @@
   fresh interpreter, median of 7;
 - handler CPU: the Lambda handler on a real API Gateway event for one lookup, with the stores
   stubbed in memory, CPU time per call (p50, p99 of 20,000 warm calls);
-- requests: DynamoDB requests of warm lookups against moto, counted at botocore's `before-call`.
+- requests: AWS requests of a cold lookup and of warm lookups and batches through the handler on
+  moto, counted at botocore's `before-call`: a warm one makes none.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -115,6 +115,18 @@ class _Campaigns:
         ]
 
 
+_SAVED_FACTORIES: dict[str, Any] = {}
+
+
+def restore_services() -> None:
+    """Undo handler_cpu's stubs: the routes build their services from the environment again."""
+    from pulse.entrypoints.api import hot_path, routes  # noqa: PLC0415
+
+    for module in (routes, hot_path):
+        if module.__name__ in _SAVED_FACTORIES:
+            setattr(module, "api_services", _SAVED_FACTORIES.pop(module.__name__))  # noqa: B010
+
+
 def handler_cpu(calls: int = 20_000) -> dict[str, tuple[float, float]]:
     """p50 and p99 CPU microseconds of a warm lookup and a warm batch of 100 through the Lambda
     handler, from a held 40,000-entry version."""
@@ -150,7 +162,8 @@ def handler_cpu(calls: int = 20_000) -> dict[str, tuple[float, float]]:
         snapshot_link_seconds=300,
         overloaded=lambda error: False,
     )
-    for module in (routes, hot_path):  # the routes' service factory, stubbed
+    for module in (routes, hot_path):  # the routes' service factory, stubbed (restore_services)
+        _SAVED_FACTORIES.setdefault(module.__name__, module.api_services)
         setattr(module, "api_services", lambda: stub)  # noqa: B010
     event = rest_event("GET", "/v1/placements/vd000000042?market=US")
     batch = rest_event(
@@ -184,14 +197,18 @@ def _cpu_micros(call: Callable[[], dict[str, Any]], calls: int, rounds: int = 5)
     return best
 
 
-def request_counts(lookups: int = 1_000, batches: int = 10) -> dict[str, float]:
-    """DynamoDB requests per warm single lookup and per batch of 100, on moto."""
+def request_counts(lookups: int = 1_000, batches: int = 10) -> dict[str, Any]:
+    """AWS requests per warm single lookup and per batch of 100, through the Lambda handler on
+    API Gateway events, against moto (a cold lookup first: the one that loads the version)."""
     from moto import mock_aws  # noqa: PLC0415
 
     from pulse import bootstrap  # noqa: PLC0415
     from pulse.aws import clients  # noqa: PLC0415
     from pulse.lists.ranking import Ranked  # noqa: PLC0415
+    from pulse_cli.lambdas import LambdaContext  # noqa: PLC0415
     from pulse_cli.template import Stack  # noqa: PLC0415
+    from pulse_local.apigw import rest_event  # noqa: PLC0415
+    from pulse_local.bench_worker import RequestCounter  # noqa: PLC0415
     from pulse_local.published import publish_all_active  # noqa: PLC0415
     from pulse_local.resources import create_resources  # noqa: PLC0415
 
@@ -204,34 +221,51 @@ def request_counts(lookups: int = 1_000, batches: int = 10) -> dict[str, float]:
         }
     )
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    sys.path.insert(0, FUNCTIONS_DIR)
+    import api  # noqa: PLC0415
+
+    context: Any = LambdaContext(function_name="bench")
     with mock_aws():
-        clients.reset()
+        bootstrap.reset()
         stack = Stack()
         create_resources(stack)
         os.environ["STATE_TABLE"] = stack.name_of("StateTable")
-
+        os.environ["LISTS_BUCKET"] = stack.name_of("ListsBucket")
         ranked = {"pets": [Ranked(r, f"v{r:05d}", f"c{r % 50}", 10_000 - r) for r in range(1, 401)]}
         publish_all_active(stack, "US", ranked)
         bootstrap.reset()
-        lookups_service = bootstrap.api_services().lookups
-        lookups_service.one("US", "v00001")  # warm: version and campaigns cached
-        counts: Counter[str] = Counter()
-        clients.dynamodb().meta.events.register(
-            "before-call.dynamodb", lambda model, **_: counts.update([model.name])
-        )
+        counter = RequestCounter()
+        token = clients.use_budget("api")  # the clients the API's invocations use
+        counter.attach()
+        clients.restore_budget(token)
+
+        def asked(event: dict[str, Any], times: int) -> dict[str, int]:
+            counter.counts.clear()
+            for _ in range(times):
+                assert api.handler(event, context)["statusCode"] == 200
+            return dict(counter.counts)
+
+        cold = asked(rest_event("GET", "/v1/placements/v00001?market=US"), 1)
+        single: dict[str, int] = {}
         for i in range(lookups):
-            lookups_service.one("US", f"v{(i % 500) + 1:05d}")
-        single = dict(counts)
-        counts.clear()
+            for name, n in asked(
+                rest_event("GET", f"/v1/placements/v{(i % 500) + 1:05d}?market=US"), 1
+            ).items():
+                single[name] = single.get(name, 0) + n
+        batch: dict[str, int] = {}
         for b in range(batches):
-            lookups_service.many("US", [f"v{(b * 100 + i) % 450 + 1:05d}" for i in range(100)])
-        batch = dict(counts)
-        clients.reset()
+            ids = [f"v{(b * 100 + i) % 450 + 1:05d}" for i in range(100)]
+            body = json.dumps({"market": "US", "video_ids": ids})
+            event = rest_event("POST", "/v1/placements/batch", body, {"Content-Type": "application/json"})
+            for name, n in asked(event, 1).items():
+                batch[name] = batch.get(name, 0) + n
+        bootstrap.reset()
     return {
+        "cold_lookup": cold,
         "requests_per_single_lookup": sum(single.values()) / lookups,
-        "single_operations": single,  # type: ignore[dict-item]
+        "single_operations": single,
         "requests_per_batch_of_100": sum(batch.values()) / batches,
-        "batch_operations": batch,  # type: ignore[dict-item]
+        "batch_operations": batch,
     }
 
 
@@ -248,10 +282,14 @@ def bench_api() -> None:
             f"  handler CPU per {name.replace('_', ' ')} (stores stubbed, a held 40,000-entry version,"
             f" best of 5 rounds): p50 {p50:.1f} µs, p99 {p99:.1f} µs"
         )
+    restore_services()
     counts = request_counts()
+    print(f"  AWS requests of a cold lookup (loads the version): {counts['cold_lookup']}")
     print(
-        f"  DynamoDB requests per warm single lookup: {counts['requests_per_single_lookup']:.3f}"
-        f" {counts['single_operations']}"
+        f"  AWS requests per warm single lookup (the handler on moto, {1_000:,} lookups):"
+        f" {counts['requests_per_single_lookup']:.1f} {counts['single_operations']}"
     )
-    per_batch = counts["requests_per_batch_of_100"]
-    print(f"  DynamoDB requests per batch of 100: {per_batch:.1f} {counts['batch_operations']}")
+    print(
+        f"  AWS requests per warm batch of 100 (10 batches): {counts['requests_per_batch_of_100']:.1f}"
+        f" {counts['batch_operations']}"
+    )

@@ -173,7 +173,13 @@ def api_services() -> ApiServices:
         rules=rules,
         clock=now,
         lookups=PlacementLookups(
-            lists, campaigns, rules, objects=objects, clock=now, cache_seconds=settings.cache_seconds
+            lists,
+            campaigns,
+            rules,
+            objects=objects,
+            clock=now,
+            cache_seconds=settings.cache_seconds,
+            max_held_entries=settings.max_held_entries,
         ),
         lists=lists,
         eligibility=DynamoEligibilityStore(settings.state_table, _clock),

@@ -50,7 +50,8 @@ DECLARED_LOG_KEYS = frozenset(
         "month",
         "creators",  # statements in a payout run
         "published",  # a refresh's publication: version, snapshot, counts
-        "list_version",  # a list version a lookup could not load
+        "list_version",  # a list version a lookup could not load, or will not hold
+        "entries",  # the size of a list version too large to hold
     }
 )
 

@@ -259,3 +259,54 @@ def test_an_unreadable_object_is_answered_from_the_table_and_tried_again_later(
     assert lookups.one("US", "ap1").rank == 1
     lookups.one("US", "ap3")
     assert (store.calls["placement"], store.calls["read"]) == (1, 2)
+
+
+class _SlowPointer(Store):
+    """A pointer read that waits until the test lets it go, as a dependency under pressure."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reading = threading.Event()
+        self.release = threading.Event()
+        self.slow = False
+
+    def current(self, market: str) -> ListVersion | None:
+        if self.slow:
+            self.reading.set()
+            assert self.release.wait(10)
+        return super().current(market)
+
+
+def test_one_request_refreshes_at_a_time_the_others_answer_from_what_is_held() -> None:
+    store = _SlowPointer()
+    ticks = Ticks()
+    store.publish(1, _entries("a"))
+    lookups = _lookups(store, ticks)
+    lookups.one("US", "ap1")
+    ticks.now = 11  # the pointer is due again
+    store.slow = True
+    refreshing = threading.Thread(target=lookups.one, args=("US", "ap1"))
+    refreshing.start()
+    assert store.reading.wait(10)
+    answers = [lookups.one("US", f"ap{n}") for n in range(1, 31)]  # while the read is stuck
+    assert [a.rank for a in answers] == list(range(1, 31))
+    assert store.calls["current"] == 1  # only the first: the stuck one has not counted yet
+    store.release.set()
+    refreshing.join(10)
+    assert store.calls["current"] == 2
+
+
+def test_a_version_larger_than_the_container_holds_is_answered_from_the_table(store: Store) -> None:
+    """Memory bounds what a container holds: a version past `max_held_entries` is never loaded
+    (it would take the container down), and is answered exactly as from memory."""
+    ticks = Ticks()
+    store.publish(1, _entries("a"))  # 60 entries
+    small = _lookups(store, ticks)
+    large = PlacementLookups(
+        store, store, RULES, objects=store, clock=system_clock, max_held_entries=59, ticks=ticks
+    )
+    wanted = ["ap1", "am30", "nope"]
+    assert [large.one("US", v) for v in wanted] == [small.one("US", v) for v in wanted]
+    assert large.many("US", wanted) == small.many("US", wanted)
+    assert (small.objects_loaded, large.objects_loaded, store.calls["read"]) == (1, 0, 1)
+    assert store.calls["placement"] == 3

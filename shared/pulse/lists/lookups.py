@@ -10,7 +10,8 @@ its index only, so one that raced a publication still answers from one whole ver
 When the pointer cannot be read (DynamoDB throttling, say), lookups go on answering from the
 version they hold, and ask again a second later. A version with no object (published before
 objects existed), or whose object cannot be read, is answered item by item from the state table
-as before, and its object is tried again after `cache_seconds`.
+as before, and its object is tried again after `cache_seconds`. So is a version larger than the
+container may hold (`max_held_entries`): memory, not the object, bounds what is held.
 """
 
 from __future__ import annotations
@@ -86,15 +87,20 @@ class PlacementLookups:
         objects: PlacementObjectReader,
         clock: Clock,
         cache_seconds: float = 10.0,
+        max_held_entries: int = 1_000_000,
         ticks: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`clock` says what day it is (campaigns run on UTC days); `ticks` times the caches."""
+        """`clock` says what day it is (campaigns run on UTC days); `ticks` times the caches. A
+        version of more than `max_held_entries` is not held (the container's memory bounds it):
+        it is answered from the table."""
         self._lists = lists
         self._campaigns = campaigns
         self._objects = objects
         self._held: dict[str, _Held] = {}
         self._loading = threading.Lock()  # one load per version, however many requests wait for it
+        self._refreshing = threading.Lock()  # one refresh of a pointer or campaigns at a time
         self.objects_loaded = 0
+        self._max_held = max_held_entries
         self._rules = rules
         self._iab = {slug: category.iab_ids for slug, category in rules.categories.items()}
         self._ttl = cache_seconds
@@ -108,12 +114,35 @@ class PlacementLookups:
         return self._cached(self._versions, market, lambda: self._lists.current(market))
 
     def _cached(self, cache: dict[str, tuple[float, T]], market: str, read: Callable[[], T]) -> T:
-        """The cached value while fresh; else read again. A failed read with a value in hand
-        keeps serving that value for RETRY_AFTER_ERROR (lookups never feel a throttled table)."""
-        now = self._ticks()
+        """The cached value while fresh; else read again. One request refreshes at a time: the
+        others go on with the value in hand instead of piling onto a slow dependency. A failed
+        read with a value in hand keeps serving it for RETRY_AFTER_ERROR (lookups never feel a
+        throttled table)."""
         cached = cache.get(market)
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > self._ticks():
             return cached[1]
+        if cached is not None:
+            if not self._refreshing.acquire(blocking=False):
+                return cached[1]
+        else:
+            self._refreshing.acquire()  # nothing to serve meanwhile: wait for the one reading
+            cached = cache.get(market)
+            if cached is not None and cached[0] > self._ticks():
+                self._refreshing.release()
+                return cached[1]
+        try:
+            return self._refresh(cache, market, read, cached)
+        finally:
+            self._refreshing.release()
+
+    def _refresh(
+        self,
+        cache: dict[str, tuple[float, T]],
+        market: str,
+        read: Callable[[], T],
+        cached: tuple[float, T] | None,
+    ) -> T:
+        now = self._ticks()
         try:
             value = read()
         except Exception:
@@ -122,7 +151,7 @@ class PlacementLookups:
             _log.warning("refresh failed; serving what is held", extra={"market": market}, exc_info=True)
             cache[market] = (now + RETRY_AFTER_ERROR, cached[1])
             return cached[1]
-        cache[market] = (now + self._ttl, value)
+        cache[market] = (self._ticks() + self._ttl, value)
         return value
 
     def held_index(self, version: ListVersion) -> PlacementIndex | None:
@@ -131,7 +160,16 @@ class PlacementLookups:
         fresh = held is not None and held.version == version.version
         if fresh and held is not None and (held.index is not None or held.retry_at > self._ticks()):
             return held.index
-        if not version.placements_key:
+        if not version.placements_key or version.entries > self._max_held:
+            if version.placements_key:
+                _log.warning(
+                    "list version larger than this container holds; answering from the table",
+                    extra={
+                        "market": version.market,
+                        "list_version": version.version,
+                        "entries": version.entries,
+                    },
+                )
             self._held[version.market] = _Held(version.version, None, float("inf"))
             return None
         with self._loading:

@@ -128,6 +128,9 @@ class PlacementIndex:
         self._scores = array("q")
         video_ids: list[str] = []
         self.counts: dict[str, int] = {}
+        # One string per creator, not per entry: a creator has many listed videos, and the decoder
+        # makes a string of each occurrence (a third of a 4M-entry index's memory).
+        creators: dict[str, str] = {}
         for category, columns in lists.items():
             n = len(columns.video_ids)
             if not (len(columns.ranks) == len(columns.creator_ids) == len(columns.scores) == n):
@@ -135,7 +138,7 @@ class PlacementIndex:
             self._categories.append(category)
             self._offsets.append(len(video_ids))
             video_ids.extend(columns.video_ids)
-            self._creators.extend(columns.creator_ids)
+            self._creators.extend([creators.setdefault(c, c) for c in columns.creator_ids])
             self._ranks.extend(columns.ranks)
             self._scores.extend(columns.scores)
             self.counts[category] = n
