@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: setup run demo test test-unit test-future lint audit typecheck validate build bench load clean
+.PHONY: setup run demo test test-unit test-future lint audit typecheck validate build bench load costs clean
 
 setup: $(STAMP)
 
@@ -84,6 +84,10 @@ bench: setup
 LOAD_ARGS ?=
 load: setup
 	$(BIN)/python -m pulse_local.load $(LOAD_ARGS)
+
+# Cost per million lookups through each front door, from AWS's public list prices (no AWS call).
+costs: setup
+	$(BIN)/python -m pulse_local.costs --before
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
