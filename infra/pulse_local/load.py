@@ -92,12 +92,16 @@ def _get(url: str) -> tuple[int, dict[str, object]]:
 
 
 def listed_videos(api: str, market: str) -> list[str]:
-    """The videos on `market`'s current top lists (the first 500 of each), read as a user would."""
+    """The videos on `market`'s current top lists (the first 500 of each), read as a user would.
+    A category that does not answer 200 (no list yet: 404; a busy local stack: 503) is said and
+    left out."""
     videos: list[str] = []
     for category in load_rules().categories:
         status, body = _get(f"{api}/v1/toplists/{market}/{category}?limit=500")
         if status == 200:
             videos.extend(str(e["video_id"]) for e in body["entries"])  # type: ignore[attr-defined]
+        else:
+            print(f"  top list {market}/{category}: HTTP {status}, its videos left out of the load")
     return videos
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pulse.aws.eligibility_table import SHARDS
 from pulse.aws.ledger_table import TOTAL_SHARDS
+from pulse.aws.list_table import RANKS_PER_KEY
 from pulse.aws.payout_table import STATEMENT_SHARDS
 from pulse.aws.s3_batches import RANGE_BYTES, RANGES_AHEAD
 from pulse.eligibility import creators_snapshot
@@ -22,6 +23,7 @@ def test_the_design_notes_quote_the_codes_numbers() -> None:
     quoted = [
         f"spread over {SHARDS} partitions by `crc32(creator_id) % {SHARDS}`",
         f"creator-month totals, {TOTAL_SHARDS} shards",
+        f"`RANKS_PER_KEY` = {RANKS_PER_KEY:,} ranks to a partition key",
         f"previous month's statements ({STATEMENT_SHARDS} sorted shards, merged)",
         f"published less than {REPUBLISH_AFTER.seconds // 3600} hours",
         f"with a {MAX_LINE_BYTES // 2**20} MiB line cap",

@@ -15,6 +15,7 @@ from pulse.aws.event_bus import EventBridgePublisher
 from pulse.aws.list_table import DynamoListStore
 from pulse.aws.placement_objects import S3PlacementObjects
 from pulse.core.rules import load_rules
+from pulse.eligibility.evaluation import CurrentEligibility
 from pulse.lists.publication import Placement, publish_lists
 from pulse.lists.ranking import Ranked
 from pulse_cli.lambdas import invoke
@@ -278,3 +279,65 @@ def test_unchanged_lists_are_republished_only_after_twelve_hours_and_outlive_the
     assert len(items) >= 2  # its list entry and its placement at least
     floor = start.timestamp() + 36 * 3600 + RULES.list_retention_days * 86_400
     assert all(int(i["expires_at"]["N"]) >= floor for i in items), items
+
+
+class _EveryoneActive:
+    def current(self, market: str, creator_ids: Any) -> dict[str, CurrentEligibility]:
+        return {c: CurrentEligibility(c, "active", "2026-11-27") for c in creator_ids}
+
+
+def test_a_category_spread_over_many_keys_reads_back_whole_in_rank_order_from_any_rank(
+    stack: Stack, dynamodb: Any
+) -> None:
+    """Entries go RANKS_PER_KEY ranks to a partition key (here 4, so that 30 entries make 8 keys
+    with a gap of a whole key): paging from any rank, with any limit, reads the one list."""
+    table = stack.name_of("StateTable")
+    store = DynamoListStore(table, ranks_per_key=4)
+    ranks = [r for r in range(1, 41) if not 9 <= r <= 16]  # ranks 9-16 left out (two whole keys)
+    ranked = {"pets": [Ranked(r, f"v{r}", f"c{r % 3}", 1_000 - r) for r in ranks]}
+    publish_lists(
+        "US",
+        "2026-11-27",
+        ranked,
+        eligibility=_EveryoneActive(),
+        store=store,
+        objects=S3PlacementObjects(stack.name_of("ListsBucket")),
+        events=EventBridgePublisher(stack.name_of("EventBus")),
+        rules=RULES,
+        now=dt.datetime(2026, 11, 27, 3, tzinfo=dt.UTC),
+    )
+    current = store.current("US")
+    assert current is not None
+    keys = {i["pk"]["S"] for i in dynamodb.scan(TableName=table)["Items"] if i["pk"]["S"].startswith("LIST#")}
+    assert len(keys) == 8  # ranks 1-8, 17-40: blocks 0, 1, 4..9
+    reader = DynamoListStore(table)  # another container: the layout comes from the version record
+    for after in (0, 3, 4, 7, 8, 12, 16, 17, 39, 40):
+        for limit in (None, 1, 3, 5, 100):
+            expected = [r for r in ranks if r > after][:limit]
+            got = [e.rank for e in reader.entries("US", current.version, "pets", after, limit)]
+            assert got == expected, (after, limit)
+    assert list(reader.entries("US", current.version, "music")) == []
+
+
+def test_a_version_written_with_one_key_a_category_is_still_read(stack: Stack, dynamodb: Any) -> None:
+    """Versions published before entries were spread over keys stay readable for their retention."""
+    table = stack.name_of("StateTable")
+    dynamodb.put_item(
+        TableName=table,
+        Item={"pk": {"S": "LISTS#US"}, "sk": {"S": "VERSION#0000000007"}, "state": {"S": "complete"}},
+    )
+    for r in (1, 2, 5):
+        dynamodb.put_item(
+            TableName=table,
+            Item={
+                "pk": {"S": "LIST#US#0000000007#pets"},
+                "sk": {"S": f"{r:08d}"},
+                "rank": {"N": str(r)},
+                "video_id": {"S": f"v{r}"},
+                "creator_id": {"S": "c1"},
+                "score": {"N": "9"},
+            },
+        )
+    store = DynamoListStore(table, ranks_per_key=2)
+    assert [e.rank for e in store.entries("US", "0000000007", "pets", 1)] == [2, 5]
+    assert [e.rank for e in store.entries("US", "0000000007", "pets", 0, 2)] == [1, 2]

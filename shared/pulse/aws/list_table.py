@@ -3,7 +3,12 @@
 - `LISTS#<m>` / `SEQUENCE`: the market's version counter;
 - `LISTS#<m>` / `CURRENT`: the pointer readers follow (version, snapshot, counts);
 - `LISTS#<m>` / `VERSION#<v>`: one record per version (writing -> complete);
-- `LIST#<m>#<v>#<category>` / `<rank>`: entries in rank order, for the toplists endpoint;
+- `LIST#<m>#<v>#<category>#<block>` / `<rank>`: entries in rank order, for the toplists
+  endpoint, RANKS_PER_KEY ranks to a partition key (block = (rank - 1) // RANKS_PER_KEY), so that
+  a category of millions of entries is written at the table's throughput, not one partition's
+  1,000 writes a second; the version record says how many blocks each category has. A version
+  written before blocks existed (its record has no `ranks_per_key`) keeps one key per category,
+  `LIST#<m>#<v>#<category>`;
 - `PLACE#<m>#<v>#<video_id>` / `P`: one item per listed video, for placement lookups and revenue
   attribution; a key per video spreads the ad server's reads over many partitions.
 """
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -24,6 +30,8 @@ from pulse.lists.ranking import Ranked
 
 VERSION_WIDTH = 10
 _PLACEMENT_SK = "P"
+# 10,000 entries of about 150 bytes: 1.5 MB and 10 s of one partition's writes (1,000 WCU/s) a key.
+RANKS_PER_KEY = 10_000
 
 
 def _lists_key(market: str, sk: str) -> Item:
@@ -34,8 +42,31 @@ def placement_key(market: str, version: str, video_id: str) -> Item:
     return {"pk": {"S": f"PLACE#{market}#{version}#{video_id}"}, "sk": {"S": _PLACEMENT_SK}}
 
 
-def _entries_pk(market: str, version: str, category: str) -> str:
-    return f"LIST#{market}#{version}#{category}"
+def _entries_pk(market: str, version: str, category: str, block: int | None) -> str:
+    unsharded = f"LIST#{market}#{version}#{category}"
+    return unsharded if block is None else f"{unsharded}#{block}"
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How a version's entries are keyed: RANKS_PER_KEY ranks a key, and each category's last
+    block; `ranks_per_key` 0 for a version with one key per category."""
+
+    ranks_per_key: int
+    last_blocks: dict[str, int]
+
+    def blocks(self, category: str, after_rank: int) -> Iterator[int | None]:
+        if not self.ranks_per_key:
+            yield None
+            return
+        yield from range(after_rank // self.ranks_per_key, self.last_blocks.get(category, -1) + 1)
+
+
+def _layout_of(lists: dict[str, list[Ranked]], ranks_per_key: int) -> _Layout:
+    return _Layout(
+        ranks_per_key,
+        {c: (max(e.rank for e in entries) - 1) // ranks_per_key for c, entries in lists.items() if entries},
+    )
 
 
 def _version_from(item: Item) -> ListVersion:
@@ -68,9 +99,13 @@ def _version_attributes(version: ListVersion) -> Item:
 
 
 class DynamoListStore:
-    def __init__(self, table: str, workers: int = 8) -> None:
+    def __init__(self, table: str, workers: int = 8, ranks_per_key: int = RANKS_PER_KEY) -> None:
+        if ranks_per_key < 1:
+            raise ValueError("ranks_per_key must be at least 1")
         self._table = table
         self._workers = workers
+        self._ranks_per_key = ranks_per_key
+        self._layouts: dict[tuple[str, str], _Layout] = {}  # versions are immutable once complete
 
     # ------------------------------------------------------------------ publication
     def next_version(self, market: str) -> str:
@@ -85,19 +120,24 @@ class DynamoListStore:
 
     def write_version(self, version: ListVersion, lists: dict[str, list[Ranked]], expires_at: int) -> None:
         ttl = {"N": str(expires_at)}
+        layout = _layout_of(lists, self._ranks_per_key)
         clients.dynamodb().put_item(
             TableName=self._table,
             Item={
                 **_lists_key(version.market, f"VERSION#{version.version}"),
                 **_version_attributes(version),
+                "ranks_per_key": {"N": str(layout.ranks_per_key)},
+                "last_blocks": {"S": json.dumps(layout.last_blocks, sort_keys=True)},
                 "state": {"S": "writing"},
                 "expires_at": ttl,
             },
         )
         items: list[Item] = []
         for category, entries in lists.items():
-            pk = _entries_pk(version.market, version.version, category)
             for e in entries:
+                pk = _entries_pk(
+                    version.market, version.version, category, (e.rank - 1) // layout.ranks_per_key
+                )
                 common = {
                     "video_id": {"S": e.video_id},
                     "creator_id": {"S": e.creator_id},
@@ -193,29 +233,53 @@ class DynamoListStore:
             creators[(version, video_id)] = item["creator_id"]["S"]
         return creators
 
+    def _layout(self, market: str, version: str) -> _Layout:
+        known = self._layouts.get((market, version))
+        if known is None:
+            item = (
+                clients.dynamodb()
+                .get_item(
+                    TableName=self._table,
+                    Key=_lists_key(market, f"VERSION#{version}"),
+                    ProjectionExpression="ranks_per_key, last_blocks",
+                    ConsistentRead=True,
+                )
+                .get("Item", {})
+            )
+            known = _Layout(
+                int(item.get("ranks_per_key", {}).get("N", "0")),
+                json.loads(item.get("last_blocks", {}).get("S", "{}")),
+            )
+            self._layouts[(market, version)] = known
+        return known
+
     def entries(
         self, market: str, version: str, category: str, after_rank: int = 0, limit: int | None = None
     ) -> Iterator[Ranked]:
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND sk > :after",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": _entries_pk(market, version, category)},
-                ":after": {"S": f"{after_rank:08d}"},
-            },
-            "ConsistentRead": True,
-        }
-        if limit is not None:
-            kwargs["Limit"] = limit
-        for count, item in enumerate(query_all(**kwargs), 1):
-            yield Ranked(
-                int(item["rank"]["N"]),
-                item["video_id"]["S"],
-                item["creator_id"]["S"],
-                int(item["score"]["N"]),
-            )
-            if limit is not None and count >= limit:
-                return
+        """The category's entries after `after_rank`, in rank order, across the version's keys."""
+        count = 0
+        for block in self._layout(market, version).blocks(category, after_rank):
+            kwargs: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :pk AND sk > :after",
+                "ExpressionAttributeValues": {
+                    ":pk": {"S": _entries_pk(market, version, category, block)},
+                    ":after": {"S": f"{after_rank:08d}"},
+                },
+                "ConsistentRead": True,
+            }
+            if limit is not None:
+                kwargs["Limit"] = limit - count
+            for item in query_all(**kwargs):
+                yield Ranked(
+                    int(item["rank"]["N"]),
+                    item["video_id"]["S"],
+                    item["creator_id"]["S"],
+                    int(item["score"]["N"]),
+                )
+                count += 1
+                if limit is not None and count >= limit:
+                    return
 
 
 def _placement_from(item: Item) -> Placement:
