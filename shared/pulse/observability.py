@@ -4,6 +4,7 @@ Powertools' Logger and Metrics are cheap to create (no clients, no I/O), so they
 singletons as Powertools intends; service name and namespace come from POWERTOOLS_* variables.
 """
 
+import itertools
 import logging
 import threading
 from typing import Any
@@ -108,14 +109,13 @@ class InvocationKeys(logging.Filter):
         # Per thread: on Lambda one invocation runs at a time, but the local stack runs every
         # function in one process, the API's requests on threads of their own.
         self._held = threading.local()
-        self._invocations = 0  # of the container, whatever thread: the first one is its cold start
+        self._invocations = itertools.count(1)  # of the container, any thread: the 1st is its cold start
 
     def invoked(self, context: Any, correlation_id: str | None) -> None:
         held = self._held
         held.context = context
         held.correlation_id = correlation_id
-        self._invocations += 1
-        held.cold_start = self._invocations == 1
+        held.cold_start = next(self._invocations) == 1  # next() on a count is atomic in CPython
 
     def filter(self, record: logging.LogRecord) -> bool:
         held = self._held

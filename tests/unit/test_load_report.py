@@ -36,7 +36,7 @@ def test_the_figures_are_locust_s_and_a_clean_run_passes(tmp_path: Path) -> None
 
 
 def test_a_single_5xx_fails_the_run(tmp_path: Path) -> None:
-    _locust_output(tmp_path / "load", {"HTTP 503": 1}, 1)
+    _locust_output(tmp_path / "load", {"CatchResponseError('HTTP 503')": 1}, 1)  # as locust writes it
     report = load.read_stats(str(tmp_path / "load"), seconds=10, users=4)
     assert (report.server_errors, report.passed) == (1, False)
 
@@ -47,3 +47,10 @@ def test_a_single_5xx_fails_the_run(tmp_path: Path) -> None:
 def test_only_the_loopback_is_loaded(url: str) -> None:
     with pytest.raises(SystemExit, match="only loads"):
         load._loopback(url)
+
+
+def test_a_run_that_made_no_request_fails_without_a_crash(tmp_path: Path) -> None:
+    Path(f"{tmp_path / 'load'}.json").write_text("[]")  # locust leaves out calls with no request
+    Path(f"{tmp_path / 'load'}_failures.csv").write_text("Method,Name,Error,Occurrences\n")
+    report = load.read_stats(str(tmp_path / "load"), seconds=10, users=4)
+    assert (report.total.requests, report.passed) == (0, False)

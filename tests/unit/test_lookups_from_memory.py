@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
@@ -23,20 +23,20 @@ RULES = load_rules()
 IAB = {slug: category.iab_ids for slug, category in RULES.categories.items()}
 
 
-def _version(number: int, entries: dict[str, list[Ranked]]) -> tuple[ListVersion, bytes]:
+def _version(number: int, entries: dict[str, list[Ranked]], market: str = "US") -> tuple[ListVersion, bytes]:
     name = f"{number:010d}"
     data = po.encode(
-        po.Header("US", name, "2026-11-26", "2026-11-27T03:00:00+00:00"),
+        po.Header(market, name, "2026-11-26", "2026-11-27T03:00:00+00:00"),
         IAB,
         {c: po.columns_of(v) for c, v in entries.items()},
     )
     version = ListVersion(
-        "US",
+        market,
         name,
         "2026-11-26",
         "2026-11-27T03:00:00+00:00",
         {c: len(v) for c, v in entries.items()},
-        placements_key=po.placements_key("US", name),
+        placements_key=po.placements_key(market, name),
         placements_sha256=po.sha256_hex(data),
         placements_bytes=len(data),
     )
@@ -310,3 +310,64 @@ def test_a_version_larger_than_the_container_holds_is_answered_from_the_table(st
     assert large.many("US", wanted) == small.many("US", wanted)
     assert (small.objects_loaded, large.objects_loaded, store.calls["read"]) == (1, 0, 1)
     assert store.calls["placement"] == 3
+
+
+class _TwoMarkets(Store):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pointers: dict[str, ListVersion] = {}
+
+    def publish_in(self, market: str, number: int, entries: dict[str, list[Ranked]]) -> None:
+        version, data = _version(number, entries, market)
+        self.objects[version.placements_key] = data
+        for category, ranked in entries.items():
+            for e in ranked:
+                self.table[(version.version, e.video_id)] = Placement(
+                    e.video_id, category, e.rank, e.creator_id, e.score
+                )
+        self.pointers[market] = version
+
+    def current(self, market: str) -> ListVersion | None:
+        self._call("current")
+        return self.pointers.get(market)
+
+
+def test_the_bound_on_held_entries_is_the_container_s_every_market_together() -> None:
+    store = _TwoMarkets()
+    store.publish_in("US", 1, _entries("u"))  # 60 entries
+    store.publish_in("GB", 1, _entries("g"))  # 60 more
+    lookups = PlacementLookups(store, store, RULES, objects=store, clock=system_clock, max_held_entries=100)
+    assert lookups.one("US", "up1").rank == 1
+    assert lookups.one("GB", "gp1").rank == 1  # answered from the table: 120 would not fit
+    assert (lookups.objects_loaded, store.calls["placement"]) == (1, 1)
+
+
+class _RefreshedMeanwhile:
+    """The refresh lock, as seen by a request that another one beat to it: by the time the lock is
+    had, the other has put a fresh value in the cache."""
+
+    def __init__(self, on_acquire: Callable[[], None]) -> None:
+        self._lock = threading.Lock()
+        self._on_acquire = on_acquire
+
+    def acquire(self, blocking: bool = True) -> bool:
+        self._on_acquire()
+        return self._lock.acquire(blocking)
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+def test_a_request_that_got_the_lock_late_keeps_the_newer_value_another_one_read(store: Store) -> None:
+    ticks = Ticks()
+    store.publish(1, _entries("a"))
+    lookups = _lookups(store, ticks)
+    assert lookups.one("US", "ap1").list_version == "0000000001"
+    newer = store.publish(2, _entries("b"))
+    ticks.now = 11  # version 1 is due again
+    lookups._refreshing = _RefreshedMeanwhile(  # type: ignore[assignment]
+        lambda: lookups._versions.__setitem__("US", (ticks.now + 10, newer))
+    )
+    store.failing = {"current"}  # this request's own read would fail, and serve what it held
+    assert lookups.one("US", "bp1").list_version == "0000000002"
+    assert store.calls["current"] == 1  # it did not read again: the other request had

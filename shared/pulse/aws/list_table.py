@@ -250,7 +250,8 @@ class DynamoListStore:
                 int(item.get("ranks_per_key", {}).get("N", "0")),
                 json.loads(item.get("last_blocks", {}).get("S", "{}")),
             )
-            self._layouts[(market, version)] = known
+            if item:  # no record (a version gone with its retention): asked again next time
+                self._layouts[(market, version)] = known
         return known
 
     def entries(

@@ -91,8 +91,8 @@ class PlacementLookups:
         ticks: Callable[[], float] = time.monotonic,
     ) -> None:
         """`clock` says what day it is (campaigns run on UTC days); `ticks` times the caches. A
-        version of more than `max_held_entries` is not held (the container's memory bounds it):
-        it is answered from the table."""
+        version that would take the container's held entries, every market's together, past
+        `max_held_entries` is not held (memory bounds it): it is answered from the table."""
         self._lists = lists
         self._campaigns = campaigns
         self._objects = objects
@@ -126,10 +126,12 @@ class PlacementLookups:
                 return cached[1]
         else:
             self._refreshing.acquire()  # nothing to serve meanwhile: wait for the one reading
-            cached = cache.get(market)
-            if cached is not None and cached[0] > self._ticks():
-                self._refreshing.release()
-                return cached[1]
+        # Another request may have refreshed between the look and the lock: never overwrite its
+        # value with the older one in hand (a failed read would serve it again).
+        cached = cache.get(market)
+        if cached is not None and cached[0] > self._ticks():
+            self._refreshing.release()
+            return cached[1]
         try:
             return self._refresh(cache, market, read, cached)
         finally:
@@ -160,7 +162,11 @@ class PlacementLookups:
         fresh = held is not None and held.version == version.version
         if fresh and held is not None and (held.index is not None or held.retry_at > self._ticks()):
             return held.index
-        if not version.placements_key or version.entries > self._max_held:
+        # The bound is the container's: every market's held index together, this one's new size.
+        others = sum(
+            len(h.index) for m, h in self._held.items() if m != version.market and h.index is not None
+        )
+        if not version.placements_key or others + version.entries > self._max_held:
             if version.placements_key:
                 _log.warning(
                     "list version larger than this container holds; answering from the table",
