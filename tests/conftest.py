@@ -17,7 +17,7 @@ from pulse.core.clock import RunningClock
 from pulse_cli.lambdas import route_object
 from pulse_cli.template import REGION, Stack
 from pulse_cli.uploads import Uploaded
-from pulse_local import moto_patches
+from pulse_local import moto_patches, step_functions
 from pulse_local.resources import create_resources
 from tests.factories import TEST_NOW
 
@@ -76,7 +76,7 @@ def moto_account() -> Iterator[None]:
         patch.delenv("AWS_PROFILE", raising=False)
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
         moto_patches.install()  # the local stack's moto, so the tests check the patch too
-        with mock_aws():
+        with mock_aws(config=step_functions.CONFIG):  # type: ignore[arg-type]  # moto's TypedDict
             bootstrap.reset()
             try:
                 yield
@@ -92,9 +92,12 @@ def aws() -> Iterator[None]:
 
 @pytest.fixture
 def stack(aws: None) -> Stack:
-    """The template's tables, buckets, bus and queues, created on moto from template.yaml."""
+    """The template's tables, buckets, bus and queues, created on moto from template.yaml, and its
+    state machines, whose Lambda tasks run the template's handlers in this process."""
     built = Stack()
     create_resources(built)
+    step_functions.install(built)
+    step_functions.create_state_machines(built)
     return built
 
 

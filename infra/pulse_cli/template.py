@@ -59,6 +59,10 @@ def _parsed(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
     return loaded
 
 
+# Resources whose name sits inside an input structure (Ref gives that name, as in CloudFormation).
+_NESTED_NAMES = {"AWS::Glue::Database": "DatabaseInput", "AWS::Glue::Table": "TableInput"}
+
+
 class UnresolvableError(ValueError):
     pass
 
@@ -89,10 +93,14 @@ class Stack:
             "AWS::SNS::Topic": "TopicName",
             "AWS::Serverless::Function": "FunctionName",
             "AWS::Serverless::Api": "Name",
+            "AWS::Serverless::StateMachine": "Name",
         }
         for logical, resource in self.resources.items():
             prop = explicit.get(resource["Type"])
             given = resource.get("Properties", {}).get(prop) if prop else None
+            nested = _NESTED_NAMES.get(resource["Type"])
+            if nested is not None:
+                given = resource.get("Properties", {}).get(nested, {}).get("Name")
             if given is not None:
                 # Explicit names may use parameters and pseudo parameters only (as in CloudFormation).
                 names[logical] = str(self.resolve(given))
@@ -116,6 +124,7 @@ class Stack:
             "AWS::SQS::Queue": f"{prefix}:sqs:{REGION}:{ACCOUNT_ID}:{name}",
             "AWS::SNS::Topic": f"{prefix}:sns:{REGION}:{ACCOUNT_ID}:{name}",
             "AWS::Serverless::Function": f"{prefix}:lambda:{REGION}:{ACCOUNT_ID}:function:{name}",
+            "AWS::Serverless::StateMachine": f"{prefix}:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}",
         }.get(kind, f"{prefix}:local:{REGION}:{ACCOUNT_ID}:{logical}")
 
     def _ref(self, target: str) -> str:
@@ -137,7 +146,7 @@ class Stack:
         kind = self.resources[target]["Type"]
         if kind == "AWS::SQS::Queue":
             return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{self.name_of(target)}"
-        if kind in ("AWS::SNS::Topic",):
+        if kind in ("AWS::SNS::Topic", "AWS::Serverless::StateMachine"):
             return self.arn_of(target)
         return self.name_of(target)
 

@@ -8,9 +8,11 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
-from pulse.bootstrap import ingest_context
+from pulse.bootstrap import ingest_context, large_snapshots
 from pulse.ingest.batch_run import run_batch
-from pulse.ingest.manifest import BatchError, locate_batch
+from pulse.ingest.manifest import BatchError, BatchLocation, locate_batch
+from pulse.ingest.read_phase import PartSource
+from pulse.lists.snapshot_machine import BatchRef, manifest_rows
 from pulse.observability import logger, metrics
 
 
@@ -41,6 +43,10 @@ def handle_manifest_notifications(
             continue
         ctx = ingest_context(bucket)
         token = f"{obj.etag}:{obj.sequencer or ''}"
+        started = _start_large_snapshot(location, ctx.source, BatchRef.of(bucket, key, token))
+        if started is not None:
+            results.append(started)
+            continue
         run = run_batch(location, token, ctx, attempt)
         summary = run.summary
         logger.info(
@@ -63,3 +69,32 @@ def handle_manifest_notifications(
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
         results.append({"manifest_key": key, **run.as_json()})
     return {"batches": results}
+
+
+def _start_large_snapshot(
+    location: BatchLocation, source: PartSource, batch: BatchRef
+) -> dict[str, Any] | None:
+    """A videos snapshot larger than one invocation takes runs on VideosSnapshotMachine, under an
+    execution name derived from the notification: a re-delivery starts nothing new."""
+    large = large_snapshots()
+    if location.dataset != "videos" or large is None:
+        return None
+    try:
+        rows = manifest_rows(source.read_manifest(location), location)
+    except BatchError:
+        return None  # the batch run reports a missing or unreadable manifest
+    if rows is None or rows <= large.threshold_rows:
+        return None
+    fresh = large.machine.start(batch.execution_name, {"batch": batch.model_dump()})
+    logger.info("large snapshot started", extra={"manifest_key": batch.manifest_key, "duplicate": not fresh})
+    metrics.add_metric(
+        name="DuplicateNotifications" if not fresh else "LargeSnapshotsStarted",
+        unit=MetricUnit.Count,
+        value=1,
+    )
+    return {
+        "manifest_key": batch.manifest_key,
+        "status": "started",
+        "execution": batch.execution_name,
+        "duplicate": not fresh,
+    }

@@ -290,12 +290,7 @@ class ReadPhase(Generic[F, C]):
         if row_id not in self._watched:
             self._watched.add(row_id)
             return False
-        self.rejects.add(
-            key,
-            line,
-            Rejection("duplicate_id", self.spec.id_field, f"{row_id} appeared earlier in the batch"),
-            {name: _cut(value) for name, value in msgspec.structs.asdict(row).items()},
-        )
+        self.rejects.add(key, line, duplicate_id(self.spec, row_id), stored_row(msgspec.structs.asdict(row)))
         return True
 
     def _add(self, key: str, lines: Sequence[int], rows: list[F]) -> None:
@@ -308,6 +303,16 @@ class ReadPhase(Generic[F, C]):
             self._seen.add(ids, len(lines))
         self.rows_accepted += len(lines)
         self.collector.add_reduced(key, lines, reduced)
+
+
+def duplicate_id(spec: DatasetSpec[Any, Any], row_id: str) -> Rejection:
+    """A valid row whose id was accepted earlier in the batch (the first occurrence wins, §3)."""
+    return Rejection("duplicate_id", spec.id_field, f"{row_id} appeared earlier in the batch")
+
+
+def stored_row(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A valid row's fields as rejected.jsonl keeps them (each cut to RAW_TEXT_KEEP characters)."""
+    return {name: _cut(value) for name, value in fields.items()}
 
 
 def _known_fields(raw: RawRow, kinds: Mapping[str, type]) -> dict[str, Any] | None:
@@ -323,7 +328,7 @@ def _known_fields(raw: RawRow, kinds: Mapping[str, type]) -> dict[str, Any] | No
             return None
     if not isinstance(values, dict):
         return None
-    return {name: _cut(value) for name, value in values.items() if name in kinds}
+    return stored_row({name: value for name, value in values.items() if name in kinds})
 
 
 def _cut(value: Any) -> Any:

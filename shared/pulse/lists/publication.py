@@ -33,7 +33,14 @@ from pulse.lists import placements_object
 from pulse.lists.placements_object import Placement
 from pulse.lists.ranking import Ranked, published
 
-__all__ = ["ListVersion", "Placement", "publish_lists"]
+__all__ = [
+    "ListVersion",
+    "Placement",
+    "PreparedVersion",
+    "commit_publication",
+    "prepare_publication",
+    "publish_lists",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +142,17 @@ def _still_current(current: ListVersion, digest: str, now: dt.datetime) -> bool:
     )
 
 
-def publish_lists(
+@dataclass(frozen=True)
+class PreparedVersion:
+    """A version ready to be written: its object stored, its items not yet (see `publish_lists`)."""
+
+    version: ListVersion
+    lists: dict[str, list[Ranked]]
+    excluded: dict[str, int]
+    expires_at: int
+
+
+def prepare_publication(
     market: str,
     snapshot: str,
     ranked: dict[str, list[Ranked]],
@@ -146,8 +163,9 @@ def publish_lists(
     events: EventPublisher,
     rules: Rules,
     now: dt.datetime,
-) -> Publication:
-    """Filter the ranked top k to active creators and publish them as the market's new version."""
+) -> Publication | PreparedVersion:
+    """Filter the ranked top k to active creators and give the new version to write, with its
+    object already stored; or the publication itself when the lists are unchanged."""
     ranked = {category: ranked.get(category, []) for category in rules.categories}  # all 12, even empty
     creators = {entry.creator_id for entries in ranked.values() for entry in entries}
     current = eligibility.current(market, sorted(creators))
@@ -180,12 +198,47 @@ def publish_lists(
     # is current for at most a day and a half (the daily refresh republishes unchanged lists once
     # REPUBLISH_AFTER has passed), so two days of margin cover it.
     expires_at = int(now.timestamp()) + (rules.list_retention_days + 2) * 86_400
-    store.write_version(version, lists, expires_at)
-    moved = store.make_current(version)
-    publication = Publication(version, moved, dict(sorted(excluded.items())))
+    return PreparedVersion(version, lists, dict(sorted(excluded.items())), expires_at)
+
+
+def commit_publication(prepared: PreparedVersion, store: ListStore, events: EventPublisher) -> Publication:
+    """Move the market's pointer to the written version (once), and announce it if it moved."""
+    moved = store.make_current(prepared.version)
+    publication = Publication(prepared.version, moved, prepared.excluded)
     if moved:
         _announce(publication, store, events)
     return publication
+
+
+def publish_lists(
+    market: str,
+    snapshot: str,
+    ranked: dict[str, list[Ranked]],
+    *,
+    eligibility: EligibilityReader,
+    store: ListStore,
+    objects: PlacementObjectWriter,
+    events: EventPublisher,
+    rules: Rules,
+    now: dt.datetime,
+) -> Publication:
+    """Publish the ranked top k of active creators as the market's new version, in one invocation
+    (a large snapshot's state machine runs the same three steps, writing blocks in parallel)."""
+    prepared = prepare_publication(
+        market,
+        snapshot,
+        ranked,
+        eligibility=eligibility,
+        store=store,
+        objects=objects,
+        events=events,
+        rules=rules,
+        now=now,
+    )
+    if isinstance(prepared, Publication):
+        return prepared
+    store.write_version(prepared.version, prepared.lists, prepared.expires_at)
+    return commit_publication(prepared, store, events)
 
 
 def _with_object(

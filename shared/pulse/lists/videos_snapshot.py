@@ -23,8 +23,11 @@ from pulse.lists.publication import (
     EligibilityReader,
     ListStore,
     PlacementObjectWriter,
+    PreparedVersion,
     Publication,
     PublicationOutcome,
+    commit_publication,
+    prepare_publication,
     publish_lists,
 )
 from pulse.lists.ranking import Ranked, RankingSpill
@@ -86,6 +89,10 @@ class ListPublisher:
         self._rules = rules
         self._now = now
 
+    @property
+    def events(self) -> EventPublisher:
+        return self._events
+
     def publish(self, market: str, snapshot: str, ranked: dict[str, list[Ranked]]) -> Publication:
         return publish_lists(
             market,
@@ -98,6 +105,44 @@ class ListPublisher:
             rules=self._rules,
             now=self._now(),
         )
+
+    def prepare(
+        self, market: str, snapshot: str, ranked: dict[str, list[Ranked]]
+    ) -> Publication | PreparedVersion:
+        """The first step of `publish` (for writers of many blocks): see `prepare_publication`."""
+        return prepare_publication(
+            market,
+            snapshot,
+            ranked,
+            eligibility=self._eligibility,
+            store=self._lists,
+            objects=self._objects,
+            events=self._events,
+            rules=self._rules,
+            now=self._now(),
+        )
+
+    def commit(self, prepared: PreparedVersion) -> Publication:
+        """The last step of `publish`, once every block of the version is written. Run again after
+        the pointer moved (a retry), it announces the version if that had not happened."""
+        publication = commit_publication(prepared, self._lists, self._events)
+        current = self._lists.current(prepared.version.market)
+        if (
+            not publication.made_current
+            and current is not None
+            and current.version == prepared.version.version
+        ):
+            publication = Publication(current, True, prepared.excluded)
+            if not current.announced:
+                self._events.publish("TopListsPublished", [publication.event_detail()])
+                self._lists.mark_announced(current)
+        return publication
+
+
+def superseded_by(rankings: RankingStore, market: str, snapshot: str) -> str | None:
+    """The latest snapshot ranked, if it is newer: a late, older snapshot never replaces it."""
+    latest = rankings.latest_snapshot(market)
+    return latest if latest is not None and snapshot < latest else None
 
 
 class VideosApplier:
@@ -118,8 +163,8 @@ class VideosApplier:
         pools = collected.pool_sizes
         self._rankings.save(market, snapshot, ranked)
         top_k = {category: len(entries) for category, entries in ranked.items()}
-        latest = self._rankings.latest_snapshot(market)
-        if latest is not None and snapshot < latest:
+        latest = superseded_by(self._rankings, market, snapshot)
+        if latest is not None:
             # A late, older snapshot is ranked and kept but never replaces newer lists.
             return VideosOutcome(
                 snapshot=snapshot, pool_sizes=pools, top_k=top_k, superseded_by=latest, published=None
