@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: setup run demo test test-unit test-future lint audit typecheck validate build bench load costs clean
+.PHONY: setup run demo test test-unit test-future lint audit typecheck validate build bench load costs capacity clean
 
 setup: $(STAMP)
 
@@ -88,6 +88,11 @@ load: setup
 # Cost per million lookups through each front door, from AWS's public list prices (no AWS call).
 costs: setup
 	$(BIN)/python -m pulse_local.costs --before
+
+# The videos snapshot and the month end sized at platform scale (10^7-10^9 videos, 10^5-10^7 creators):
+# time, requests, cost and the limit that binds first, by arithmetic from measured figures (no AWS call).
+capacity: setup
+	$(BIN)/python -m pulse_local.capacity
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
