@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from pulse.core.clock import Clock, system_clock
 from pulse.core.rules import Rules, load_rules
-from pulse.settings import api_settings, pipeline_settings
+from pulse.settings import api_settings, payout_machine_settings, pipeline_settings
 from pulse.settings import reset as reset_settings
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from pulse.ingest.batch_run import IngestContext
     from pulse.lists.lookups import PlacementLookups
     from pulse.lists.videos_snapshot import ListPublisher, RankingStore
+    from pulse.money.large_month_end import LargeMonthEnd, PayoutMachine
     from pulse.money.month_end import MonthEnd
 
 _clock: Clock = system_clock
@@ -139,6 +140,50 @@ def month_end() -> MonthEnd:
 
 
 @dataclass(frozen=True)
+class LargeMonthEnds:
+    """PayoutFunction's way to a large month: the state machine, above `creators` creators."""
+
+    machine: PayoutMachine
+    creators: int
+
+
+@cache
+def large_month_ends() -> LargeMonthEnds | None:
+    """None when the function has no state machine (every month runs in the invocation)."""
+    from pulse.aws.payout_machine import StepFunctionsPayoutMachine  # noqa: PLC0415
+
+    settings = pipeline_settings()
+    if not settings.payout_machine:
+        return None
+    return LargeMonthEnds(StepFunctionsPayoutMachine(settings.payout_machine), settings.distributed_creators)
+
+
+@cache
+def large_month_end() -> LargeMonthEnd:
+    """The PayoutMachine's steps: the month end's adapters and the work location."""
+    from pulse.aws.batch_claims import DynamoClaimStore  # noqa: PLC0415
+    from pulse.aws.event_bus import EventBridgePublisher  # noqa: PLC0415
+    from pulse.aws.payout_table import DynamoPayoutStore, S3PayoutReports  # noqa: PLC0415
+    from pulse.aws.payout_work import S3RangeWork  # noqa: PLC0415
+    from pulse.money.large_month_end import LargeMonthEnd  # noqa: PLC0415
+    from pulse.money.month_end import MonthEnd  # noqa: PLC0415
+
+    settings = payout_machine_settings()
+    return LargeMonthEnd(
+        MonthEnd(
+            store=DynamoPayoutStore(settings.state_table),
+            claims=DynamoClaimStore(settings.state_table, _clock),
+            reports=S3PayoutReports(settings.reports_bucket),
+            events=EventBridgePublisher(settings.event_bus_name),
+            rules=load_rules(),
+            workdir=settings.workdir,
+        ),
+        S3RangeWork(settings.work_bucket),
+        range_creators=settings.range_creators,
+    )
+
+
+@dataclass(frozen=True)
 class ApiServices:
     rules: Rules
     clock: Clock
@@ -205,7 +250,14 @@ def reset() -> None:
     backends); the clock stays as set."""
     from pulse.aws import clients  # noqa: PLC0415
 
-    for built in (ingest_context, list_publication, month_end, api_services):
+    for built in (
+        ingest_context,
+        list_publication,
+        month_end,
+        large_month_ends,
+        large_month_end,
+        api_services,
+    ):
         built.cache_clear()
     reset_settings()
     clients.reset()

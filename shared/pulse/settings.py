@@ -34,6 +34,25 @@ class PipelineSettings(_Env):
     # Processes that judge a large part's blocks: by default one per vCPU the function has
     # (Lambda gives one per 1,769 MB), 1 to read in the function's own process only.
     read_workers: int = Field(default_factory=available_cpus, alias="PULSE_READ_WORKERS", ge=1, le=16)
+    # PayoutFunction: a market's month with more creators than this runs on the state machine
+    # `PAYOUT_MACHINE` (its ARN; unset: every month runs in the invocation). docs/design.md,
+    # "Large month ends".
+    payout_machine: str = Field(default="", alias="PAYOUT_MACHINE")
+    distributed_creators: int = Field(default=2_000_000, alias="PULSE_DISTRIBUTED_CREATORS", ge=0)
+
+
+class PayoutMachineSettings(_Env):
+    """The steps of the PayoutMachine state machine: one environment for all of them (each step's
+    policy grants only what that step calls)."""
+
+    state_table: str = Field(alias="STATE_TABLE", min_length=1)
+    work_bucket: str = Field(alias="WORK_BUCKET", min_length=1)
+    reports_bucket: str = Field(alias="REPORTS_BUCKET", min_length=1)
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+    workdir: str | None = Field(default=None, alias="PULSE_WORKDIR")
+    statement_shards: int = Field(default=16, alias="PULSE_STATEMENT_SHARDS", ge=1, le=100)
+    # Creators per range of the machine's Map (the begin step's plan).
+    range_creators: int = Field(default=100_000, alias="PULSE_PAYOUT_RANGE_CREATORS", ge=1)
 
 
 class ApiSettings(_Env):
@@ -58,6 +77,12 @@ def api_settings() -> ApiSettings:
     return ApiSettings.model_validate(dict(os.environ))
 
 
+@cache
+def payout_machine_settings() -> PayoutMachineSettings:
+    return PayoutMachineSettings.model_validate(dict(os.environ))
+
+
 def reset() -> None:
     pipeline_settings.cache_clear()
     api_settings.cache_clear()
+    payout_machine_settings.cache_clear()

@@ -30,9 +30,11 @@ from botocore.exceptions import ClientError
 
 from pulse import bootstrap
 from pulse.aws import clients
+from pulse.aws.ledger_table import DynamoLedgerStore
 from pulse.aws.rankings import ranking_key
 from pulse.aws.rosters import roster_key
 from pulse.ingest.datasets import SPECS
+from pulse.money.ledger import LedgerEntry
 from pulse.money.month_end import MonthOrderError
 from pulse_cli import lambdas
 from pulse_cli.template import ACCOUNT_ID, PARTITION, REGION, Stack
@@ -262,6 +264,8 @@ def needs(call: Call, stack: Stack) -> list[Need]:
                     if names.get(name, name) == hash_keys.get(arn):
                         queried = (_scalar(p["ExpressionAttributeValues"][value]),)
             return [Need(f"dynamodb:{op}", arn, (("dynamodb:LeadingKeys", queried),), because)]
+    if call.service == "states" and op == "DescribeExecution":
+        return [Need("states:DescribeExecution", p["executionArn"], because=because)]
     if call.service == "events" and op == "PutEvents":
         buses = {e.get("EventBusName", "default") for e in p["Entries"]}
         return [
@@ -550,6 +554,44 @@ def _schedules(s: Scenario) -> None:
         s.invoke("PayoutFunction", {"month": "2026-08", "markets": ["US"]})
 
 
+def _large_month_end(s: Scenario) -> None:
+    """GB's October on PayoutMachine (the same stack, DistributedCreators 0): every step; the
+    same invocation again finds the execution done; a month before the last closed one fails in
+    the begin step and the execution releases its claim."""
+    ledger = DynamoLedgerStore(s.stack.name_of("StateTable"))
+    for month in ("2026-08", "2026-10"):  # booked directly: no function's calls
+        ledger.record(
+            [
+                LedgerEntry("revenue", f"gb-{month}-{c}", "GB", c, month, month, micros, 3, "t", {})
+                for c, micros in (("on1", 60_000_000), ("on2", 7))
+            ]
+        )
+    on_machine = Stack(
+        name=s.stack.name,
+        parameters={**s.stack.parameters, "DistributedCreators": "0", "PayoutRangeCreators": "1"},
+    )
+    step_functions.install(on_machine)
+    machine = on_machine.arn_of("PayoutMachine")
+    try:
+        bootstrap.reset()
+        (run,) = lambdas.invoke(on_machine, "PayoutFunction", {"month": "2026-10", "markets": ["GB"]})["runs"]
+        assert run["state_machine"]["started"] is True
+        (done,) = [step_functions.wait(e["executionArn"]) for e in step_functions.executions(machine)]
+        assert (done["status"], json.loads(done["output"])["creators"]) == ("SUCCEEDED", 2)
+        (again,) = lambdas.invoke(on_machine, "PayoutFunction", {"month": "2026-10", "markets": ["GB"]})[
+            "runs"
+        ]
+        assert again["duplicate"] is True
+        (old,) = lambdas.invoke(on_machine, "PayoutFunction", {"month": "2026-08", "markets": ["GB"]})["runs"]
+        failed = step_functions.wait(
+            machine.replace(":stateMachine:", ":execution:") + f":{old['state_machine']['execution']}"
+        )
+        assert failed["status"] == "FAILED"
+    finally:
+        step_functions.install(s.stack)
+        bootstrap.reset()
+
+
 def _api(s: Scenario) -> None:
     assert s.api("PUT", "/v1/campaigns/k1", _campaign(["US", "GB"]))[0] == 200
     assert s.api("PUT", "/v1/campaigns/k1", _campaign(["US"]))[0] == 200  # leaves GB: a delete
@@ -585,6 +627,7 @@ def test_every_function_is_granted_exactly_the_calls_it_makes(
     version = _videos(scenario)
     _ledger(scenario, version)
     _schedules(scenario)
+    _large_month_end(scenario)
     _api(scenario)
 
     by_function: dict[str, list[Call]] = {f: [] for f in FUNCTIONS}

@@ -32,7 +32,7 @@ class MemoryClaims:
     def complete(self, run_id: str, token: str, summary: dict[str, Any]) -> None:
         self.done[run_id] = json.dumps(summary)
 
-    def release(self, run_id: str, token: str) -> None:
+    def release(self, run_id: str, token: str, attempt: str = "") -> None:
         pass
 
 

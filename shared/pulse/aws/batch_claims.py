@@ -80,14 +80,19 @@ class DynamoClaimStore:
             },
         )
 
-    def release(self, run_id: str, token: str) -> None:
+    def release(self, run_id: str, token: str, attempt: str = "") -> None:
+        condition = "#tk = :tk AND #st = :ip"
+        values: dict[str, Any] = {":tk": {"S": token}, ":ip": {"S": "in_progress"}}
+        if attempt:
+            condition += " AND attempt = :at"
+            values[":at"] = {"S": attempt}
         try:
             clients.dynamodb().delete_item(
                 TableName=self._table,
                 Key=_key(run_id),
-                ConditionExpression="#tk = :tk AND #st = :ip",
+                ConditionExpression=condition,
                 ExpressionAttributeNames={"#tk": "token", "#st": "state"},
-                ExpressionAttributeValues={":tk": {"S": token}, ":ip": {"S": "in_progress"}},
+                ExpressionAttributeValues=values,
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":

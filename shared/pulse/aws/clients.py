@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_stepfunctions import SFNClient
 
 
 @cache
@@ -80,6 +81,10 @@ def s3() -> S3Client:
 
 def events() -> EventBridgeClient:
     return _client("events", _budget.get())  # type: ignore[no-any-return]
+
+
+def stepfunctions() -> SFNClient:
+    return _client("stepfunctions", _budget.get())  # type: ignore[no-any-return]
 
 
 def reset() -> None:

@@ -52,6 +52,18 @@ def _from_item(item: dict[str, Any]) -> Statement:
     return Statement(**values)
 
 
+def _creator_range(sort_key: str, first: str | None, until: str | None) -> tuple[str, dict[str, Any]]:
+    """The key condition on `sort_key` for creators from `first` and before `until` (either may be
+    None); with both, BETWEEN also takes a key equal to `until`, which the caller drops."""
+    if first is not None and until is not None:
+        return f" AND {sort_key} BETWEEN :first AND :until", {":first": {"S": first}, ":until": {"S": until}}
+    if first is not None:
+        return f" AND {sort_key} >= :first", {":first": {"S": first}}
+    if until is not None:
+        return f" AND {sort_key} < :until", {":until": {"S": until}}
+    return "", {}
+
+
 class DynamoPayoutStore:
     def __init__(self, table: str, workers: int = 8) -> None:
         self._table = table
@@ -74,12 +86,17 @@ class DynamoPayoutStore:
                 raise MonthOrderError(f"{market}: {month} is not the next month to close") from exc
             raise
 
-    def month_totals(self, market: str, month: str) -> Iterator[tuple[str, Totals]]:
+    def month_totals(
+        self, market: str, month: str, first: str | None = None, until: str | None = None
+    ) -> Iterator[tuple[str, Totals]]:
+        # Totals sort by "<creator>#<shard>", and "#" sorts before every character of an id: a
+        # creator's keys all lie between its id and the next id, so ids bound a range exactly.
+        condition, values = _creator_range("gsi1sk", first, until)
         items = query_all(
             TableName=self._table,
             IndexName="ledger",
-            KeyConditionExpression="gsi1pk = :p",
-            ExpressionAttributeValues={":p": {"S": f"TOTALS#{market}#{month}"}},
+            KeyConditionExpression="gsi1pk = :p" + condition,
+            ExpressionAttributeValues={":p": {"S": f"TOTALS#{market}#{month}"}, **values},
         )
         current: str | None = None
         sums = Totals()
@@ -93,19 +110,25 @@ class DynamoPayoutStore:
         if current is not None:
             yield current, sums
 
-    def closing_balances(self, market: str, month: str) -> Iterator[tuple[str, int]]:
+    def closing_balances(
+        self, market: str, month: str, first: str | None = None, until: str | None = None
+    ) -> Iterator[tuple[str, int]]:
+        condition, values = _creator_range("sk", first, until)
+
         def shard(i: int) -> Iterator[tuple[str, int]]:
             for item in query_all(
                 TableName=self._table,
-                KeyConditionExpression="pk = :p",
+                KeyConditionExpression="pk = :p" + condition,
                 FilterExpression="closing_balance_micros <> :zero",
                 ProjectionExpression="sk, closing_balance_micros",
                 ExpressionAttributeValues={
                     ":p": {"S": f"STMT#{market}#{month}#{i:02d}"},
                     ":zero": {"N": "0"},
+                    **values,
                 },
             ):
-                yield item["sk"]["S"], int(item["closing_balance_micros"]["N"])
+                if item["sk"]["S"] != until:  # BETWEEN includes its upper bound
+                    yield item["sk"]["S"], int(item["closing_balance_micros"]["N"])
 
         return heapq.merge(*(shard(i) for i in range(STATEMENT_SHARDS)))
 

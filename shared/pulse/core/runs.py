@@ -36,7 +36,10 @@ class ClaimStore(Protocol):
 
     def complete(self, run_id: str, token: str, summary: dict[str, Any]) -> None: ...
 
-    def release(self, run_id: str, token: str) -> None: ...
+    def release(self, run_id: str, token: str, attempt: str = "") -> None:
+        """Free a claim in progress; with `attempt`, only a claim that attempt holds (a step of a
+        state machine releases its own execution's claim, never another's)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

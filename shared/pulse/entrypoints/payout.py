@@ -1,5 +1,10 @@
 """The payout function's input: the schedule's `{}` (last month, every launched market) or a
-direct `{"month": "YYYY-MM", "markets": [...]}` for a month before the current one."""
+direct `{"month": "YYYY-MM", "markets": [...]}` for a month before the current one.
+
+Each market's month runs in this invocation, or, when it has more creators than
+`PULSE_DISTRIBUTED_CREATORS`, on the PayoutMachine state machine (docs/design.md, "Large month
+ends"): its run in `runs` then says which execution runs it, and once that execution succeeded,
+a later invocation gets its summary back as a duplicate run."""
 
 from __future__ import annotations
 
@@ -9,8 +14,9 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pulse.bootstrap import clock, month_end
+from pulse.bootstrap import clock, large_month_ends, month_end
 from pulse.core.types import IsoMonth, MarketCode, previous_month
+from pulse.money.large_month_end import Started, creators_over, start
 from pulse.money.month_end import run_month_end
 from pulse.observability import logger, metrics
 
@@ -46,7 +52,11 @@ def run_payouts(event: dict[str, Any], attempt: str = "") -> dict[str, Any]:
         raise PayoutInputError(f"not programme markets launched by {month}: {unknown}")
     logger.info("payout requested", extra={"month": month, "markets": markets})
     results = []
+    large = large_month_ends()
     for market in markets:
+        if large is not None and creators_over(deps.store, market, month, large.creators):
+            results.append(_on_the_machine(market, month, start(market, month, deps.store, large.machine)))
+            continue
         run = run_month_end(market, month, deps, attempt)
         summary = run.summary
         logger.info(
@@ -66,3 +76,16 @@ def run_payouts(event: dict[str, Any], attempt: str = "") -> dict[str, Any]:
             metrics.add_metric(name="PayoutStatements", unit=MetricUnit.Count, value=summary.creators)
         results.append(run.as_json())
     return {"month": month, "runs": results}
+
+
+def _on_the_machine(market: str, month: str, started: Started) -> dict[str, Any]:
+    logger.info(
+        "payout run on the state machine",
+        extra={"market": market, "month": month, "execution": started.execution, "started": started.started},
+    )
+    machine = {"execution": started.execution, "started": started.started, "status": started.status}
+    if started.summary is not None:  # done: the first run's summary, as a duplicate run gets it
+        return {**started.summary.as_json(), "duplicate": True, "state_machine": machine}
+    if started.started:
+        metrics.add_metric(name="PayoutMachineRuns", unit=MetricUnit.Count, value=1)
+    return {"market": market, "month": month, "state_machine": machine}

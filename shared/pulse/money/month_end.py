@@ -40,12 +40,18 @@ class PayoutStore(Protocol):
         """Record `month` as closed if it is next in order (or already closed by this run)."""
         ...
 
-    def month_totals(self, market: str, month: str) -> Iterator[tuple[str, Totals]]:
-        """Every creator's totals of the month, in creator order."""
+    def month_totals(
+        self, market: str, month: str, first: str | None = None, until: str | None = None
+    ) -> Iterator[tuple[str, Totals]]:
+        """Every creator's totals of the month, in creator order (only creators from `first` and
+        before `until`, when given)."""
         ...
 
-    def closing_balances(self, market: str, month: str) -> Iterator[tuple[str, int]]:
-        """Non-zero closing balances of the month's statements, in creator order."""
+    def closing_balances(
+        self, market: str, month: str, first: str | None = None, until: str | None = None
+    ) -> Iterator[tuple[str, int]]:
+        """Non-zero closing balances of the month's statements, in creator order (only creators
+        from `first` and before `until`, when given)."""
         ...
 
     def save_statements(self, statements: Iterable[Statement]) -> None: ...
@@ -79,7 +85,7 @@ def terms_for(market: str, rules: Rules) -> PayoutTerms:
     )
 
 
-def _merged(
+def merged(
     totals: Iterator[tuple[str, Totals]], balances: Iterator[tuple[str, int]]
 ) -> Iterator[tuple[str, Totals, int]]:
     """(creator, this month's totals, opening balance) for every creator with either, in order."""
@@ -113,39 +119,64 @@ def run_month_end(market: str, month: str, deps: MonthEnd, attempt: str = "") ->
     )
 
 
-def _run(market: str, month: str, deps: MonthEnd) -> PayoutSummary:
-    last = deps.store.last_closed(market)
+def close_in_order(market: str, month: str, store: PayoutStore) -> None:
+    """Close the month, which must be the next one to close (or closed by this run already)."""
+    last = store.last_closed(market)
     if last is not None and last not in (month, previous_month(month)):
         expected = next_month(last)
         raise MonthOrderError(
             f"{market}: months close in order; the next one to close is {expected}, not {month}"
         )
-    deps.store.close(market, month)
+    store.close(market, month)
+
+
+def _run(market: str, month: str, deps: MonthEnd) -> PayoutSummary:
+    close_in_order(market, month, deps.store)
     terms = terms_for(market, deps.rules)
     with tempfile.TemporaryDirectory(dir=deps.workdir, prefix="pulse-payout-") as tmp:
         spill, csv_path = Path(tmp, "statements.jsonl"), Path(tmp, "statements.csv")
-        with (
-            spill.open("w", encoding="utf-8") as out,
-            csv_path.open("w", encoding="utf-8", newline="") as sheet,
-        ):
-            writer = csv.writer(sheet, lineterminator="\n")
-            writer.writerow(CSV_FIELDS)
-            rows = _merged(
-                deps.store.month_totals(market, month),
-                deps.store.closing_balances(market, previous_month(month)),
-            )
-            for creator, totals, opening in rows:
-                s = statement(creator, month, totals, opening, terms)
-                out.write(json.dumps(s.as_dict(), separators=(",", ":")) + "\n")
-                writer.writerow([getattr(s, name) for name in CSV_FIELDS])
-        summary = summarize(_read(spill), market, month, terms)  # raises before anything is published
-        deps.store.save_statements(_read(spill))
+        write_statements(market, month, deps.store, terms, spill, csv_path, header=True)
+        summary = summarize(
+            read_statements(spill), market, month, terms
+        )  # raises before anything is published
+        deps.store.save_statements(market, month, read_statements(spill))
         deps.reports.write(market, month, csv_path, summary)
     deps.events.publish("PayoutRunCompleted", [summary.as_json()])
     return summary
 
 
-def _read(spill: Path) -> Iterator[Statement]:
+def write_statements(  # noqa: PLR0917  # where from, and the two files it writes
+    market: str,
+    month: str,
+    store: PayoutStore,
+    terms: PayoutTerms,
+    spill: Path,
+    csv_path: Path,
+    *,
+    header: bool,
+    first: str | None = None,
+    until: str | None = None,
+) -> None:
+    """Compute the statements of the month's creators (those from `first` and before `until`, when
+    given) in creator order, into a JSON Lines spill and `statements.csv`'s rows."""
+    with (
+        spill.open("w", encoding="utf-8") as out,
+        csv_path.open("w", encoding="utf-8", newline="") as sheet,
+    ):
+        writer = csv.writer(sheet, lineterminator="\n")
+        if header:
+            writer.writerow(CSV_FIELDS)
+        rows = merged(
+            store.month_totals(market, month, first, until),
+            store.closing_balances(market, previous_month(month), first, until),
+        )
+        for creator, totals, opening in rows:
+            s = statement(creator, month, totals, opening, terms)
+            out.write(json.dumps(s.as_dict(), separators=(",", ":")) + "\n")
+            writer.writerow([getattr(s, name) for name in CSV_FIELDS])
+
+
+def read_statements(spill: Path) -> Iterator[Statement]:
     with spill.open(encoding="utf-8") as handle:
         for line in handle:
             yield Statement(**json.loads(line))

@@ -167,32 +167,96 @@ def statement(creator_id: str, month: str, totals: Totals, opening: int, terms: 
     )
 
 
-def summarize(statements: Iterable[Statement], market: str, month: str, terms: PayoutTerms) -> PayoutSummary:
-    """The run's summary: counts, totals by money field, the platform's share, the invariants
-    checked; raises InvariantBroken when they do not hold."""
-    sums = dict.fromkeys(MONEY_FIELDS, 0)
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Statements added up: what a summary is made of. Tallies of disjoint sets of statements add
+    up to the tally of their union, so a month's statements can be tallied a creator range at a
+    time and checked once, on the sum (docs/design.md, "Large month ends")."""
+
+    creators: int = 0
+    payable: int = 0
+    below_minimum: int = 0
+    negative_balance: int = 0
+    impressions: int = 0
+    platform_share_micros: int = 0
+    sums: tuple[int, ...] = (0,) * len(MONEY_FIELDS)  # by MONEY_FIELDS
+    wrong: int = 0  # statements whose own arithmetic does not hold
+    first_wrong: tuple[str, ...] = ()  # the first few of them, for the error
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(
+            creators=self.creators + other.creators,
+            payable=self.payable + other.payable,
+            below_minimum=self.below_minimum + other.below_minimum,
+            negative_balance=self.negative_balance + other.negative_balance,
+            impressions=self.impressions + other.impressions,
+            platform_share_micros=self.platform_share_micros + other.platform_share_micros,
+            sums=tuple(a + b for a, b in zip(self.sums, other.sums, strict=True)),
+            wrong=self.wrong + other.wrong,
+            first_wrong=(self.first_wrong + other.first_wrong)[:_SHOWN_WRONG],
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "sums": list(self.sums), "first_wrong": list(self.first_wrong)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Tally:
+        return cls(**{**data, "sums": tuple(data["sums"]), "first_wrong": tuple(data["first_wrong"])})
+
+
+_SHOWN_WRONG = 5
+
+
+def tally(statements: Iterable[Statement], terms: PayoutTerms) -> Tally:
+    """Add the statements up, each one's own arithmetic checked (the result says which fail)."""
+    sums = [0] * len(MONEY_FIELDS)
     statuses: Counter[str] = Counter()
-    creators = 0
-    impressions = 0
-    platform = 0
-    wrong: list[str] = []
+    creators = impressions = platform = wrong = 0
+    first_wrong: list[str] = []
     for s in statements:
         creators += 1
         statuses[s.status] += 1
         impressions += s.impressions
         platform += s.net_revenue_micros - s.creator_share_micros
-        for name in MONEY_FIELDS:
-            sums[name] += getattr(s, name)
+        for i, name in enumerate(MONEY_FIELDS):
+            sums[i] += getattr(s, name)
         if not _reconciles(s, terms):
-            wrong.append(s.creator_id)
-    totals = MoneyTotals(**sums, platform_share_micros=platform)
+            wrong += 1
+            if len(first_wrong) < _SHOWN_WRONG:
+                first_wrong.append(s.creator_id)
+    return Tally(
+        creators=creators,
+        payable=statuses["payable"],
+        below_minimum=statuses["below_minimum"],
+        negative_balance=statuses["negative_balance"],
+        impressions=impressions,
+        platform_share_micros=platform,
+        sums=tuple(sums),
+        wrong=wrong,
+        first_wrong=tuple(first_wrong),
+    )
+
+
+def summarize(statements: Iterable[Statement], market: str, month: str, terms: PayoutTerms) -> PayoutSummary:
+    """The run's summary: counts, totals by money field, the platform's share, the invariants
+    checked; raises InvariantBroken when they do not hold."""
+    return summary_of(tally(statements, terms), market, month, terms)
+
+
+def summary_of(counted: Tally, market: str, month: str, terms: PayoutTerms) -> PayoutSummary:
+    """The summary of the month's tally, every invariant of §2.5 checked on it; raises
+    InvariantBroken when one does not hold."""
+    totals = MoneyTotals(
+        **dict(zip(MONEY_FIELDS, counted.sums, strict=True)),
+        platform_share_micros=counted.platform_share_micros,
+    )
     net_splits = totals.net_revenue_micros == totals.creator_share_micros + totals.platform_share_micros
     balances_carry = (
         totals.opening_balance_micros + totals.creator_share_micros
         == totals.payable_micros + totals.closing_balance_micros
     )
     invariants = Invariants(
-        every_statement_reconciles=not wrong,
+        every_statement_reconciles=counted.wrong == 0,
         net_equals_creator_share_plus_platform_share=net_splits,
         opening_plus_share_equals_payable_plus_closing=balances_carry,
     )
@@ -200,16 +264,20 @@ def summarize(statements: Iterable[Statement], market: str, month: str, terms: P
         market=market,
         month=month,
         currency=terms.currency,
-        creators=creators,
-        statuses=StatusCounts(**{s: statuses[s] for s in ("payable", "below_minimum", "negative_balance")}),
-        impressions=impressions,
+        creators=counted.creators,
+        statuses=StatusCounts(
+            payable=counted.payable,
+            below_minimum=counted.below_minimum,
+            negative_balance=counted.negative_balance,
+        ),
+        impressions=counted.impressions,
         totals=totals,
         invariants=invariants,
         rules_version=terms.rules_version,
     )
     broken = [name for name, holds in invariants if not holds]
-    if wrong:
-        broken.append(f"statements of {wrong[:5]}")
+    if counted.wrong:
+        broken.append(f"statements of {list(counted.first_wrong)}")
     if broken:
         raise InvariantBroken(f"{market} {month}: {', '.join(broken)} does not hold: {totals.as_json()}")
     return summary
