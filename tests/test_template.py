@@ -171,3 +171,17 @@ def test_pipeline_functions_get_every_setting_they_read(logical: str) -> None:
     assert settings.state_table == STACK.name_of("StateTable")
     assert settings.reports_bucket == STACK.name_of("ReportsBucket")
     assert settings.event_bus_name == STACK.name_of("EventBus")
+
+
+def test_new_markets_and_months_are_written_over_64_shards_and_only_writers_choose() -> None:
+    """A count is chosen by the function that writes a market's first records or a month's first
+    statements; every reader takes it from the data (docs/design.md, "Eligibility shards")."""
+    creators = PipelineSettings.model_validate(STACK.function_environment("CreatorsIngestFunction"))
+    payout = PipelineSettings.model_validate(STACK.function_environment("PayoutFunction"))
+    assert (creators.eligibility_shards, payout.statement_shards) == (64, 64)
+    choosing = {f for f in FUNCTIONS if "PULSE_ELIGIBILITY_SHARDS" in _own_env(f)}
+    assert choosing == {"CreatorsIngestFunction"}
+    statement_counts = {
+        _own_env(f)["PULSE_STATEMENT_SHARDS"] for f in FUNCTIONS if "PULSE_STATEMENT_SHARDS" in _own_env(f)
+    }
+    assert statement_counts == {"64"}  # a month's writers agree (the recorded count holds anyway)

@@ -106,7 +106,9 @@ def ingest_context(ingest_bucket: str) -> IngestContext:
         rules=rules,
         appliers={
             "creators": CreatorsApplier(
-                DynamoEligibilityStore(settings.state_table, _clock),
+                DynamoEligibilityStore(
+                    settings.state_table, _clock, new_market_shards=settings.eligibility_shards
+                ),
                 S3RosterStore(settings.reports_bucket),
                 events,
                 rules,
@@ -130,7 +132,7 @@ def month_end() -> MonthEnd:
 
     settings = pipeline_settings()
     return MonthEnd(
-        store=DynamoPayoutStore(settings.state_table),
+        store=DynamoPayoutStore(settings.state_table, new_month_shards=settings.statement_shards),
         claims=DynamoClaimStore(settings.state_table, _clock),
         reports=S3PayoutReports(settings.reports_bucket),
         events=EventBridgePublisher(settings.event_bus_name),

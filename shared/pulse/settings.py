@@ -34,6 +34,12 @@ class PipelineSettings(_Env):
     # Processes that judge a large part's blocks: by default one per vCPU the function has
     # (Lambda gives one per 1,769 MB), 1 to read in the function's own process only.
     read_workers: int = Field(default_factory=available_cpus, alias="PULSE_READ_WORKERS", ge=1, le=16)
+    # Partition keys a market's first creators snapshot spreads its eligibility records over, and
+    # a month end its statements over; each is recorded with the data (docs/design.md,
+    # "Eligibility shards"), so changing it changes only markets and months not yet written.
+    # Unset: 16, the one count there was before counts were recorded.
+    eligibility_shards: int = Field(default=16, alias="PULSE_ELIGIBILITY_SHARDS", ge=1, le=100)
+    statement_shards: int = Field(default=16, alias="PULSE_STATEMENT_SHARDS", ge=1, le=100)
     # PayoutFunction: a market's month with more creators than this runs on the state machine
     # `PAYOUT_MACHINE` (its ARN; unset: every month runs in the invocation). docs/design.md,
     # "Large month ends".

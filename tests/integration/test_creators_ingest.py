@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pulse.aws.eligibility_table import eligibility_key
+from pulse.aws.eligibility_table import DynamoEligibilityStore, eligibility_key
 from pulse_cli.lambdas import invoke, s3_put_event
 from pulse_cli.template import Stack
 from pulse_cli.uploads import Uploaded, put_bytes, upload_batch
@@ -40,7 +40,8 @@ def _upload(
 
 
 def _record(dynamodb: Any, stack: Stack, creator_id: str, market: str = "US") -> dict[str, Any] | None:
-    key = eligibility_key(market, creator_id)
+    table = stack.name_of("StateTable")
+    key = eligibility_key(market, creator_id, DynamoEligibilityStore(table).shards(market))
     item: dict[str, Any] | None = dynamodb.get_item(TableName=stack.name_of("StateTable"), Key=key).get(
         "Item"
     )

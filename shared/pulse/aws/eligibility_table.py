@@ -1,10 +1,13 @@
 """Creator eligibility records in the state table.
 
-Keys (docs/design.md): a market's creators are spread over `SHARDS` partitions,
-`pk = ELIG#<market>#<shard>` with `sk = <creator_id>`, so that a whole market can be read with a
-few parallel Queries (ranking) and a 1M-creator load spreads its writes over many partitions, while
-one creator is still a single GetItem (the API): its shard is derived from its id.
-The market's latest applied snapshot is a market marker (`pulse.aws.market_markers`).
+Keys (docs/design.md): a market's creators are spread over its shard count of partitions,
+`pk = ELIG#<market>#<shard>` with `sk = <creator_id>`, so that a 10M-creator load spreads its
+writes over many partitions, while one creator is still a single GetItem (the API): its shard is
+derived from its id. The count is the market's own, recorded on its creators marker
+(`MARKET#<market>` / `CREATORS`) by its first snapshot before any record, from the writer's
+`new_market_shards`; a marker without a count (markets from before counts) means 16. It never
+changes, so each store reads it once per market (`pulse.aws.shard_counts`).
+The market's latest applied snapshot is on the same marker (`pulse.aws.market_markers`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, cast
 
-from pulse.aws import clients, market_markers
+from pulse.aws import clients, market_markers, shard_counts
 from pulse.aws.dynamo import GET_BATCH, Item, batch_get, batch_write
 from pulse.core.clock import Clock, stamp, system_clock
 from pulse.core.concurrency import bounded_map
@@ -31,24 +34,23 @@ from pulse.eligibility.evaluation import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
 
-SHARDS = 16
+
+def shard_of(creator_id: str, shards: int) -> int:
+    return zlib.crc32(creator_id.encode()) % shards
 
 
-def shard_of(creator_id: str) -> int:
-    return zlib.crc32(creator_id.encode()) % SHARDS
-
-
-def eligibility_key(market: str, creator_id: str) -> Item:
-    return {"pk": {"S": f"ELIG#{market}#{shard_of(creator_id):02d}"}, "sk": {"S": creator_id}}
+def eligibility_key(market: str, creator_id: str, shards: int) -> Item:
+    """The record's key in a market of `shards` shards (the market's count: `shards()`)."""
+    return {"pk": {"S": f"ELIG#{market}#{shard_of(creator_id, shards):02d}"}, "sk": {"S": creator_id}}
 
 
 def _reasons_json(reasons: Sequence[Reason]) -> str:
     return json.dumps([r.as_dict() for r in reasons], separators=(",", ":"))
 
 
-def to_item(record: Eligibility, updated_at: str) -> Item:
+def to_item(record: Eligibility, updated_at: str, shards: int) -> Item:
     return {
-        **eligibility_key(record.market, record.creator_id),
+        **eligibility_key(record.market, record.creator_id, shards),
         "creator_id": {"S": record.creator_id},
         "market": {"S": record.market},
         "status": {"S": record.status},
@@ -67,19 +69,37 @@ def to_item(record: Eligibility, updated_at: str) -> Item:
 
 
 class DynamoEligibilityStore:
-    def __init__(self, table: str, clock: Clock = system_clock, read_workers: int = 8) -> None:
+    def __init__(
+        self,
+        table: str,
+        clock: Clock = system_clock,
+        read_workers: int = 8,
+        new_market_shards: int = shard_counts.UNRECORDED,
+    ) -> None:
+        """`new_market_shards`: the count a market's first snapshot records (the creators ingest's
+        setting); every other market, and every reader, goes by the market's recorded count."""
         self._table = table
         self._clock = clock
         self._read_workers = read_workers
+        self._new_market_shards = new_market_shards
+        self._counts = shard_counts.ShardCounts(table)
+
+    def shards(self, market: str) -> int:
+        """The market's shard count (16 while it has no marker: nothing written with another)."""
+        return self._counts.count(market_markers.marker_key(market, "CREATORS"))
 
     def latest_snapshot(self, market: str) -> str | None:
         return market_markers.latest_snapshot(self._table, market, "CREATORS")
 
     def set_latest_snapshot(self, market: str, snapshot: str) -> None:
+        # The marker is never created without a count, even by a first snapshot that saved no
+        # record (the pipeline rejects an empty snapshot before, but this store does not rely on it).
+        self._shards_to_write(market)
         market_markers.advance_snapshot(self._table, market, "CREATORS", snapshot)
 
     def fetch(self, market: str, creator_ids: Sequence[str]) -> dict[str, StoredEligibility]:
-        keys = [eligibility_key(market, cid) for cid in creator_ids]
+        shards = self.shards(market)
+        keys = [eligibility_key(market, cid, shards) for cid in creator_ids]
         found: dict[str, StoredEligibility] = {}
         for item in batch_get(self._table, keys, "sk, fp, #s, absent", {"#s": "status"}):
             creator_id = item["sk"]["S"]
@@ -91,14 +111,23 @@ class DynamoEligibilityStore:
         if not records:
             return
         now = stamp(self._clock)
-        requests: list[WriteRequestTypeDef] = [{"PutRequest": {"Item": to_item(r, now)}} for r in records]
+        shards = {market: self._shards_to_write(market) for market in {r.market for r in records}}
+        requests: list[WriteRequestTypeDef] = [
+            {"PutRequest": {"Item": to_item(r, now, shards[r.market])}} for r in records
+        ]
         batch_write(self._table, requests)
 
+    def _shards_to_write(self, market: str) -> int:
+        """The market's count; a market without a marker records `new_market_shards` first."""
+        marker = market_markers.marker_key(market, "CREATORS")
+        return self._counts.record(marker, self._new_market_shards)
+
     def mark_absent(self, market: str, creator_ids: Sequence[str], last_seen: str) -> None:
+        shards = self.shards(market)
         for creator_id in creator_ids:
             clients.dynamodb().update_item(
                 TableName=self._table,
-                Key=eligibility_key(market, creator_id),
+                Key=eligibility_key(market, creator_id, shards),
                 UpdateExpression="SET absent = :t, last_seen = :d",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={":t": {"BOOL": True}, ":d": {"S": last_seen}},
@@ -111,7 +140,8 @@ class DynamoEligibilityStore:
             # No creators snapshot was applied to the market (a half-applied first one does not
             # count): nobody there is eligible, and a list of 40,000 creators needs no 400 reads.
             return {}
-        keys = [eligibility_key(market, cid) for cid in creator_ids]
+        shards = self.shards(market)
+        keys = [eligibility_key(market, cid, shards) for cid in creator_ids]
 
         def read(chunk: Sequence[Item]) -> list[Item]:
             return list(batch_get(self._table, chunk, "sk, #s, as_of, absent, last_seen", {"#s": "status"}))
@@ -127,12 +157,9 @@ class DynamoEligibilityStore:
         return found
 
     def get(self, market: str, creator_id: str) -> StoredRecord | None:
-        """One creator's record as stored (the API reads it)."""
-        item = (
-            clients.dynamodb()
-            .get_item(TableName=self._table, Key=eligibility_key(market, creator_id))
-            .get("Item")
-        )
+        """One creator's record as stored (the API reads it: one GetItem once the count is known)."""
+        key = eligibility_key(market, creator_id, self.shards(market))
+        item = clients.dynamodb().get_item(TableName=self._table, Key=key).get("Item")
         if item is None:
             return None
         return StoredRecord(

@@ -1,5 +1,7 @@
 """Per-market markers: the latest snapshot applied per dataset (`MARKET#<market>` / `<KIND>`) and
-the last month closed by a payout run (`MARKET#<market>` / `CLOSED`)."""
+the last month closed by a payout run (`MARKET#<market>` / `CLOSED`). The creators marker also
+records the market's eligibility shard count (`pulse.aws.shard_counts`), written before the first
+snapshot's records, so it may exist before any snapshot is applied."""
 
 from __future__ import annotations
 
@@ -12,15 +14,17 @@ from pulse.aws import clients
 Kind = Literal["CREATORS", "VIDEOS"]
 
 
-def _key(market: str, kind: Kind) -> dict[str, dict[str, str]]:
+def marker_key(market: str, kind: Kind) -> dict[str, dict[str, str]]:
     return {"pk": {"S": f"MARKET#{market}"}, "sk": {"S": kind}}
 
 
 def latest_snapshot(table: str, market: str, kind: Kind) -> str | None:
     item = (
-        clients.dynamodb().get_item(TableName=table, Key=_key(market, kind), ConsistentRead=True).get("Item")
+        clients.dynamodb()
+        .get_item(TableName=table, Key=marker_key(market, kind), ConsistentRead=True)
+        .get("Item", {})
     )
-    return item["latest_snapshot"]["S"] if item else None
+    return item.get("latest_snapshot", {}).get("S")
 
 
 def advance_snapshot(table: str, market: str, kind: Kind, snapshot: str) -> None:
@@ -28,7 +32,7 @@ def advance_snapshot(table: str, market: str, kind: Kind, snapshot: str) -> None
     try:
         clients.dynamodb().update_item(
             TableName=table,
-            Key=_key(market, kind),
+            Key=marker_key(market, kind),
             UpdateExpression="SET latest_snapshot = :s",
             ConditionExpression="attribute_not_exists(latest_snapshot) OR latest_snapshot <= :s",
             ExpressionAttributeValues={":s": {"S": snapshot}},

@@ -1,8 +1,14 @@
 """Month end in the state table and ReportsBucket.
 
 - `MARKET#<market>` / `CLOSED`: `last_closed`, moved forward one month at a time;
-- `STMT#<market>#<month>#<shard 00..15>` / `<creator_id>`: statements, spread over 16 partition
-  keys (a 100k-creator run writes fast); one creator's is one GetItem (the shard comes from its id);
+- `STMT#<market>#<month>#<shard>` / `<creator_id>`: statements, spread over the month's shard
+  count of partition keys (a 10M-creator run writes fast); one creator's is one GetItem (the shard
+  comes from its id);
+- `STMT#<market>#<month>` / `LAYOUT`: that count, recorded by the month's run before its first
+  statement (from `new_month_shards`, the run's setting) and never changed; a month without it was
+  written before counts were recorded and has 16. Readers read it once per month and container
+  (`pulse.aws.shard_counts`); it sits under `STMT#` with the statements, so whoever may read
+  statements may read it;
 - reports: `payouts/market=<market>/month=<month>/statements.csv` and `summary.json`.
 """
 
@@ -18,7 +24,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pulse.aws import clients, market_markers
+from pulse.aws import clients, market_markers, shard_counts
 from pulse.aws.dynamo import batch_write, query_all
 from pulse.aws.ledger_table import totals_from_item
 from pulse.aws.market_markers import closed_key
@@ -28,18 +34,26 @@ from pulse.money.ledger import Totals
 from pulse.money.month_end import MonthOrderError
 from pulse.money.payout import PayoutSummary, Statement
 
-STATEMENT_SHARDS = 16
 # The statement's integer fields go to DynamoDB as numbers, the rest as strings.
 _NUMBERS = frozenset(f.name for f in dataclasses.fields(Statement) if f.type == "int")
 
 
-def statement_key(market: str, month: str, creator_id: str) -> dict[str, Any]:
-    shard = zlib.crc32(creator_id.encode()) % STATEMENT_SHARDS
-    return {"pk": {"S": f"STMT#{market}#{month}#{shard:02d}"}, "sk": {"S": creator_id}}
+def layout_key(market: str, month: str) -> dict[str, Any]:
+    return {"pk": {"S": f"STMT#{market}#{month}"}, "sk": {"S": "LAYOUT"}}
 
 
-def _to_item(s: Statement) -> dict[str, Any]:
-    item: dict[str, Any] = statement_key(s.market, s.month, s.creator_id)
+def shard_key(market: str, month: str, shard: int) -> str:
+    return f"STMT#{market}#{month}#{shard:02d}"
+
+
+def statement_key(market: str, month: str, creator_id: str, shards: int) -> dict[str, Any]:
+    """The statement's key in a month of `shards` shards (the month's count: `shards()`)."""
+    shard = zlib.crc32(creator_id.encode()) % shards
+    return {"pk": {"S": shard_key(market, month, shard)}, "sk": {"S": creator_id}}
+
+
+def _to_item(s: Statement, shards: int) -> dict[str, Any]:
+    item: dict[str, Any] = statement_key(s.market, s.month, s.creator_id, shards)
     for name, value in s.as_dict().items():
         item[name] = {"N": str(value)} if name in _NUMBERS else {"S": str(value)}
     return item
@@ -65,9 +79,18 @@ def _creator_range(sort_key: str, first: str | None, until: str | None) -> tuple
 
 
 class DynamoPayoutStore:
-    def __init__(self, table: str, workers: int = 8) -> None:
+    def __init__(self, table: str, workers: int = 8, new_month_shards: int = shard_counts.UNRECORDED) -> None:
+        """`new_month_shards`: the count a month's run records (the month end's setting); readers
+        go by each month's recorded count."""
         self._table = table
         self._workers = workers
+        self._new_month_shards = new_month_shards
+        self._counts = shard_counts.ShardCounts(table)
+
+    def shards(self, market: str, month: str) -> int:
+        """The month's statement shard count (16 while no layout is recorded: an older month's,
+        or a month whose statements are not written yet)."""
+        return self._counts.count(layout_key(market, month))
 
     def last_closed(self, market: str) -> str | None:
         return market_markers.last_closed(self._table, market)
@@ -122,7 +145,7 @@ class DynamoPayoutStore:
                 FilterExpression="closing_balance_micros <> :zero",
                 ProjectionExpression="sk, closing_balance_micros",
                 ExpressionAttributeValues={
-                    ":p": {"S": f"STMT#{market}#{month}#{i:02d}"},
+                    ":p": {"S": shard_key(market, month, i)},
                     ":zero": {"N": "0"},
                     **values,
                 },
@@ -130,13 +153,17 @@ class DynamoPayoutStore:
                 if item["sk"]["S"] != until:  # BETWEEN includes its upper bound
                     yield item["sk"]["S"], int(item["closing_balance_micros"]["N"])
 
-        return heapq.merge(*(shard(i) for i in range(STATEMENT_SHARDS)))
+        # Each shard is sorted by creator: merged, the month's balances come in creator order.
+        return heapq.merge(*(shard(i) for i in range(self.shards(market, month))))
 
-    def save_statements(self, statements: Iterable[Statement]) -> None:
+    def save_statements(self, market: str, month: str, statements: Iterable[Statement]) -> None:
+        # The month's count is recorded before its first statement; a retried run finds it.
+        shards = self._counts.record(layout_key(market, month), self._new_month_shards)
+
         def chunks() -> Iterator[list[Any]]:
             batch: list[Any] = []
             for s in statements:
-                batch.append({"PutRequest": {"Item": _to_item(s)}})
+                batch.append({"PutRequest": {"Item": _to_item(s, shards)}})
                 if len(batch) == 25:
                     yield batch
                     batch = []
@@ -149,7 +176,10 @@ class DynamoPayoutStore:
     def statement(self, market: str, month: str, creator_id: str) -> Statement | None:
         item = (
             clients.dynamodb()
-            .get_item(TableName=self._table, Key=statement_key(market, month, creator_id))
+            .get_item(
+                TableName=self._table,
+                Key=statement_key(market, month, creator_id, self.shards(market, month)),
+            )
             .get("Item")
         )
         return _from_item(item) if item else None
