@@ -76,7 +76,7 @@ def moto_account() -> Iterator[None]:
         patch.delenv("AWS_PROFILE", raising=False)
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
         moto_patches.install()  # the local stack's moto, so the tests check the patch too
-        with mock_aws(config=step_functions.CONFIG):  # type: ignore[arg-type]  # moto's TypedDict
+        with mock_aws(config=step_functions.CONFIG):
             bootstrap.reset()
             try:
                 yield
@@ -111,9 +111,9 @@ def dynamodb(aws: None) -> Any:
     return boto3.client("dynamodb", region_name=REGION)
 
 
-@pytest.fixture
-def bus_events(stack: Stack) -> Callable[[], list[dict[str, Any]]]:
-    """Every event put on EventBus from now on, read back through a rule and an SQS queue."""
+def bus_capture(stack: Stack) -> Callable[[], list[dict[str, Any]]]:
+    """Every event put on the stack's EventBus from now on, read back through a rule and an SQS
+    queue: the returned function drains the queue into one list and returns that list."""
     sqs = boto3.client("sqs", region_name=REGION)
     events = boto3.client("events", region_name=REGION)
     url = sqs.create_queue(QueueName="test-bus-capture")["QueueUrl"]
@@ -133,6 +133,12 @@ def bus_events(stack: Stack) -> Callable[[], list[dict[str, Any]]]:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     return drain
+
+
+@pytest.fixture
+def bus_events(stack: Stack) -> Callable[[], list[dict[str, Any]]]:
+    """Every event put on EventBus from now on, read back through a rule and an SQS queue."""
+    return bus_capture(stack)
 
 
 _sequencer = itertools.count(0x5F0000000000000)

@@ -94,6 +94,7 @@ class Stack:
             "AWS::Serverless::Function": "FunctionName",
             "AWS::Serverless::Api": "Name",
             "AWS::Serverless::StateMachine": "Name",
+            "AWS::Athena::WorkGroup": "Name",
         }
         for logical, resource in self.resources.items():
             prop = explicit.get(resource["Type"])

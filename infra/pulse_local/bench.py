@@ -5,6 +5,9 @@
 - `videos` (issue 13): VideosIngestFunction invoked with the real S3 event of an N-row snapshot on
   the local stack, beside DuckDB (1 thread) ranking the same file: times, ratio, peak RSS, and
   the lists compared entry by entry; `videos-memory`: the same at 10M rows, for its peak RSS;
+- `videos-machine` (issue 15): a snapshot of 200 part files (5M rows) through VideosSnapshotMachine
+  on the local stack against one invocation on the same batch: times, each state's, a part's,
+  and the results compared (pulse_local/bench_machine.py);
 - `read-phases` (issue 13): the read phase of the creators and revenue functions on N-row
   batches, in their own environment, without the apply phase: rows per second;
 - `ranking` (issue 3): `pulse rank` on a generated N-row videos snapshot (gzip JSON Lines) against
@@ -454,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--videos-rows", type=int, default=1_000_000)
     parser.add_argument("--videos-memory-rows", type=int, default=10_000_000)
     parser.add_argument("--read-phase-rows", type=int, default=1_000_000)
+    parser.add_argument("--machine-parts", type=int, default=200)
+    parser.add_argument("--machine-rows-per-part", type=int, default=25_000)
     parser.add_argument(
         "sections",
         nargs="*",
@@ -462,6 +467,7 @@ def main(argv: list[str] | None = None) -> int:
             "snapshot",
             "videos",
             "videos-memory",
+            "videos-machine",
             "read-phases",
             "ranking",
             "month-end",
@@ -482,6 +488,10 @@ def main(argv: list[str] | None = None) -> int:
         bench_videos_function(args.videos_rows)
     if "videos-memory" in args.sections:
         bench_videos_function(args.videos_memory_rows, compare=False, repeats=1)
+    if "videos-machine" in args.sections:
+        from pulse_local.bench_machine import bench_videos_machine  # noqa: PLC0415
+
+        bench_videos_machine(args.machine_parts, args.machine_rows_per_part)
     if "read-phases" in args.sections:
         bench_read_phases(args.read_phase_rows)
     if "ranking" in args.sections:

@@ -38,6 +38,7 @@ from pulse.aws.list_table import RANKS_PER_KEY
 from pulse.aws.s3_batches import RANGE_BYTES
 from pulse.core.rules import load_rules
 from pulse.lists.ranking import top_k
+from pulse_cli.template import ROOT, Stack
 
 D = Decimal
 MIB = 2**20
@@ -120,22 +121,41 @@ DYNAMODB_USD_PER_RRU = D("0.125") / 10**6
 S3_USD_PER_PUT = D("0.005") / 1_000  # Amazon S3 pricing, S3 Standard: PUT, COPY, POST, LIST
 S3_USD_PER_GET = D("0.0004") / 1_000  # GET, SELECT
 
-# --- the design's settings: template.yaml and infra/statemachines/*.asl.json as of 2026-12-07
-# (being written then: change these with them)
-VIDEO_ROWS_THRESHOLD = 100_000_000  # DistributedVideoRows: more rows than this run on the machine
-CREATORS_THRESHOLD = 2_000_000  # DistributedCreators: more creators than this, on the machine
-CREATORS_PER_RANGE = 100_000  # PayoutRangeCreators
-PARTS_CONCURRENCY = 1_000  # ReadParts' MaxConcurrency
-BLOCKS_CONCURRENCY = 1_000  # WriteBlocks'
-RANGES_CONCURRENCY = 100  # ComputeRanges'
-PUBLISH_CONCURRENCY = 20  # PublishRanges'
-MACHINE_TIMEOUT_S = 21_600  # both machines' TimeoutSeconds
-ATHENA_POLL_S = 10  # the ranking's wait_seconds between polls of its queries
+# --- the design's settings, read from template.yaml and infra/statemachines/ (a change there is a
+# change here: nothing is copied)
+_STACK = Stack()
+_MACHINES = {
+    name: json.loads((ROOT / "infra" / "statemachines" / f"{name}.asl.json").read_text(encoding="utf-8"))
+    for name in ("videos_snapshot", "payout")
+}
+
+
+def _parameter(name: str) -> int:
+    return int(_STACK.template["Parameters"][name]["Default"])
+
+
+def _map_concurrency(machine: str, state: str) -> int:
+    return int(_MACHINES[machine]["States"][state]["MaxConcurrency"])
+
+
+def _memory(function: str) -> int:
+    return int(_STACK.functions[function]["Properties"]["MemorySize"])
+
+
+VIDEO_ROWS_THRESHOLD = _parameter("DistributedVideoRows")  # more rows than this run on the machine
+CREATORS_THRESHOLD = _parameter("DistributedCreators")  # more creators than this, on the machine
+CREATORS_PER_RANGE = _parameter("PayoutRangeCreators")
+PARTS_CONCURRENCY = _map_concurrency("videos_snapshot", "ReadParts")
+BLOCKS_CONCURRENCY = _map_concurrency("videos_snapshot", "WriteBlocks")
+RANGES_CONCURRENCY = _map_concurrency("payout", "ComputeRanges")
+PUBLISH_CONCURRENCY = _map_concurrency("payout", "PublishRanges")
+MACHINE_TIMEOUT_S = int(_MACHINES["videos_snapshot"]["TimeoutSeconds"])  # both machines' (a test checks)
+ATHENA_POLL_S = 10  # the ranking's wait_seconds between polls of its queries (bootstrap.snapshot_ranking)
 ATHENA_QUERIES = 2  # the ranking and the duplicates, started together, each reading every row
-PART_MEMORY_MB = 1_769  # VideoPartFunction
-STEPS_MEMORY_MB = 3_538  # VideosStepsFunction: Prepare, and each block's writer
-PAYOUT_MEMORY_MB = 1_769  # PayoutFunction, PayoutRangeFunction, PayoutPublishRangeFunction
-STATEMENT_SHARDS = 64  # a new month's statements over 64 partition keys
+PART_MEMORY_MB = _memory("VideoPartFunction")
+STEPS_MEMORY_MB = _memory("VideosStepsFunction")  # Prepare, and each block's writer
+PAYOUT_MEMORY_MB = _memory("PayoutRangeFunction")  # PayoutFunction's and the range steps' alike
+STATEMENT_SHARDS = int(_STACK.function_environment("PayoutFunction")["PULSE_STATEMENT_SHARDS"])
 
 # --- assumptions
 _RULES = load_rules()
@@ -332,7 +352,7 @@ def publication(top: TopK, max_writers: int, m: Measured, *, interleaved: bool =
     )
 
 
-def videos_single(rows: int, m: Measured = MEASURED, *, interleaved: bool = False) -> Estimate:
+def videos_single(rows: int, m: Measured = MEASURED, *, interleaved: bool = True) -> Estimate:
     top = top_of(rows)
     vcpus = m.videos_memory_mb // LAMBDA_MB_PER_VCPU
     read = Phase(
@@ -341,7 +361,8 @@ def videos_single(rows: int, m: Measured = MEASURED, *, interleaved: bool = Fals
         f"the function's {vcpus} vCPUs: {m.videos_us_per_row} µs a row, its read phase"
         f" {m.videos_read_rows_per_s:,} rows/s",
     )
-    publish = publication(top, 1, m, interleaved=interleaved).phase  # one process, ranks in order
+    # one process; DynamoListStore.write_version takes its requests from every key in turn
+    publish = publication(top, 1, m, interleaved=interleaved).phase
     seconds = read.seconds + publish.seconds
     gz = rows * m.part_gz_bytes_per_row
     memory = D(m.videos_memory_mb * MIB)
@@ -631,7 +652,7 @@ def table(m: Measured = MEASURED) -> str:
             f" {amount(cap.used, cap.unit)} of {amount(cap.limit, cap.unit)} ({cap.share:,.0%})."
         )
     videos = largest(lambda n: videos_single(n, m).fits)
-    interleaved = largest(lambda n: videos_single(n, m, interleaved=True).fits)
+    in_order = largest(lambda n: videos_single(n, m, interleaved=False).fits)
     creators = largest(lambda n: month_end_single(n, m).fits)
     machine = largest(lambda n: videos_state_machine(n, m).fits)
     statement_writers = statements_write(10**7, 100, 100, m).useful
@@ -644,8 +665,8 @@ def table(m: Measured = MEASURED) -> str:
         "",
         *notes,
         "",
-        f"- One invocation fits up to {millions(videos)} videos ({millions(interleaved)} if it wrote the"
-        f" blocks interleaved rather than one key after another) and {millions(creators)} creators;"
+        f"- One invocation fits up to {millions(videos)} videos ({millions(in_order)} if it wrote the"
+        f" blocks one key after another, as before issue 15) and {millions(creators)} creators;"
         f" template.yaml sends more than {millions(VIDEO_ROWS_THRESHOLD)} videos and"
         f" {millions(CREATORS_THRESHOLD)} creators to the machines.",
         f"- The machine fits up to {millions(machine)} videos. The table feeds {tuned['blocks_max']} block"

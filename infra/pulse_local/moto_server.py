@@ -7,6 +7,7 @@ own) and puts every AWS call through real HTTP, as on AWS.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -48,11 +49,15 @@ def aws_environment(endpoint: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def moto_server(port: int | None = None) -> Iterator[str]:
-    """Start `moto.server` on 127.0.0.1; yields its endpoint URL and stops it on exit."""
+def moto_server(port: int | None = None, stack_parameters: dict[str, str] | None = None) -> Iterator[str]:
+    """Start `moto.server` on 127.0.0.1; yields its endpoint URL and stops it on exit. The server
+    runs the template's state machines, their Lambda tasks in its own process (`moto_main`), for
+    a stack with `stack_parameters`."""
     chosen = port or free_port()
+    # AWS_ENDPOINT_URL stays: the state machines' tasks run in the server's process and call it.
     env = {**os.environ, **aws_environment(f"http://127.0.0.1:{chosen}")}
-    env.pop("AWS_ENDPOINT_URL")
+    env["MOTO_PORT"] = str(chosen)  # where moto's Step Functions interpreter sends its own calls
+    env["PULSE_STACK_PARAMETERS"] = json.dumps(stack_parameters or {})
     process = subprocess.Popen(  # noqa: S603  # nosec B603  # our own interpreter and module
         [sys.executable, "-m", "pulse_local.moto_main", "-H", "127.0.0.1", "-p", str(chosen)],
         stdout=subprocess.DEVNULL,

@@ -1,4 +1,5 @@
-"""Create the template's data resources (tables, buckets, bus, queues, topics) on moto.
+"""Create the template's data resources (tables, buckets, bus, queues, topics, the Glue catalog's
+tables and Athena's work group) on moto.
 
 Used by every integration test and by the local run, so the schema they work against is the
 template's own: a key, an index or a TTL changed in template.yaml changes it here too.
@@ -25,6 +26,8 @@ def create_resources(stack: Stack, endpoint_url: str | None = None) -> None:
     events = _session_client("events", endpoint_url)
     sqs = _session_client("sqs", endpoint_url)
     sns = _session_client("sns", endpoint_url)
+    glue = _session_client("glue", endpoint_url)
+    athena = _session_client("athena", endpoint_url)
     for logical, resource in stack.resources.items():
         kind = resource["Type"]
         props = stack.resolve(resource.get("Properties", {}))
@@ -49,3 +52,9 @@ def create_resources(stack: Stack, endpoint_url: str | None = None) -> None:
             sqs.create_queue(QueueName=name)
         elif kind == "AWS::SNS::Topic":
             sns.create_topic(Name=name)
+        elif kind == "AWS::Glue::Database":
+            glue.create_database(DatabaseInput=props["DatabaseInput"])
+        elif kind == "AWS::Glue::Table":
+            glue.create_table(DatabaseName=props["DatabaseName"], TableInput=props["TableInput"])
+        elif kind == "AWS::Athena::WorkGroup":
+            athena.create_work_group(Name=name, Configuration=props.get("WorkGroupConfiguration", {}))

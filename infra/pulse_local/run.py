@@ -29,6 +29,7 @@ from pulse_cli import datagen
 from pulse_cli.lambdas import invoke
 from pulse_cli.template import REGION, Stack
 from pulse_cli.uploads import upload_batch
+from pulse_local import step_functions
 from pulse_local.http_api import serve_in_background
 from pulse_local.moto_server import aws_environment, moto_server
 from pulse_local.notifications import NotificationPump
@@ -168,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         bootstrap.use_clock(RunningClock(DEMO_NOW))
         stack = Stack()
         create_resources(stack, endpoint)
+        step_functions.create_state_machines(stack, endpoint)
         s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint)
         pump = NotificationPump(stack, s3, on_result=_show)
         server = serve_in_background(stack, args.api_port)

@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pulse import bootstrap
 from pulse.aws import clients
 from pulse_cli import lambdas
 from pulse_cli.template import ACCOUNT_ID, REGION, ROOT, Stack
 
-CONFIG = {"stepfunctions": {"execute_state_machine": True}}  # mock_aws(config=CONFIG)
+if TYPE_CHECKING:
+    from moto.core.config import DefaultConfig
+
+CONFIG: DefaultConfig = {"stepfunctions": {"execute_state_machine": True}}  # mock_aws(config=CONFIG)
 _ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/local-state-machine"
 _stack: Stack | None = None
 _installed = threading.Lock()
@@ -37,7 +40,7 @@ def install(stack: Stack) -> None:
     from pulse_local.duckdb_queries import DuckDBQueries  # noqa: PLC0415
 
     _stack = stack
-    bootstrap.use_query_engine(DuckDBQueries(stack))
+    bootstrap.use_query_engine(DuckDBQueries)
     with _installed:
         _patch_lambda_invoke()
         _patch_retry_interval()
@@ -71,7 +74,7 @@ def _patch_lambda_invoke() -> None:
         return json.dumps(result).encode()
 
     invoke._pulse_patched = True  # type: ignore[attr-defined]
-    LambdaBackend.invoke = invoke
+    LambdaBackend.invoke = invoke  # type: ignore[method-assign]
 
 
 def _patch_retry_interval() -> None:
@@ -85,7 +88,7 @@ def _patch_retry_interval() -> None:
         def sleep(seconds: float) -> None:
             """A Retry's IntervalSeconds, not waited out locally (the retry still happens)."""
 
-    retrier_decl.time = _NoWait  # type: ignore[attr-defined]
+    retrier_decl.time = _NoWait  # type: ignore[assignment,attr-defined]
     retrier_decl._pulse_patched = True  # type: ignore[attr-defined]
 
 
@@ -108,7 +111,7 @@ def _patch_execution_thread() -> None:
 def definition_of(stack: Stack, logical: str) -> str:
     """The state machine's ASL with its DefinitionSubstitutions resolved, as SAM deploys it."""
     props = stack.resources[logical]["Properties"]
-    text = (ROOT / props["DefinitionUri"]).read_text(encoding="utf-8")
+    text: str = (ROOT / props["DefinitionUri"]).read_text(encoding="utf-8")
     for name, value in stack.resolve(props.get("DefinitionSubstitutions", {})).items():
         text = text.replace("${" + name + "}", str(value))
     return text
@@ -130,7 +133,7 @@ def wait(execution_arn: str, timeout: float = 1800.0) -> dict[str, Any]:
     """Join the execution's thread (in this process), then describe it."""
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # noqa: PLC0415
 
-    execution = stepfunctions_parser_backends[ACCOUNT_ID][REGION].describe_execution(execution_arn)
+    execution: Any = stepfunctions_parser_backends[ACCOUNT_ID][REGION].describe_execution(execution_arn)
     thread: threading.Thread | None = getattr(execution.exec_worker, "pulse_thread", None)
     if thread is not None:
         thread.join(timeout)

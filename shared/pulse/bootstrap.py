@@ -9,6 +9,7 @@ forget every built object with one `reset()`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pulse.core.clock import Clock, system_clock
 from pulse.core.rules import Rules, load_rules
-from pulse.settings import api_settings, payout_machine_settings, pipeline_settings
+from pulse.settings import api_settings, payout_machine_settings, pipeline_settings, videos_machine_settings
 from pulse.settings import reset as reset_settings
 
 if TYPE_CHECKING:
@@ -25,11 +26,14 @@ if TYPE_CHECKING:
     from pulse.aws.list_table import DynamoListStore
     from pulse.aws.payout_table import DynamoPayoutStore
     from pulse.aws.placement_objects import S3PlacementObjects
+    from pulse.aws.state_machines import StepFunctionsMachine
     from pulse.ingest.batch_run import IngestContext
     from pulse.lists.lookups import PlacementLookups
+    from pulse.lists.snapshot_machine import PartReader, QueryEngine, RankingQueries, SnapshotSteps
     from pulse.lists.videos_snapshot import ListPublisher, RankingStore
     from pulse.money.large_month_end import LargeMonthEnd, PayoutMachine
     from pulse.money.month_end import MonthEnd
+    from pulse.settings import PayoutMachineSettings, PipelineSettings
 
 _clock: Clock = system_clock
 
@@ -125,12 +129,16 @@ def ingest_context(ingest_bucket: str) -> IngestContext:
 
 @cache
 def month_end() -> MonthEnd:
+    return _month_end_of(pipeline_settings())
+
+
+def _month_end_of(settings: PipelineSettings | PayoutMachineSettings) -> MonthEnd:
+    """The month end's adapters, for PayoutFunction and for PayoutMachine's steps alike."""
     from pulse.aws.batch_claims import DynamoClaimStore  # noqa: PLC0415
     from pulse.aws.event_bus import EventBridgePublisher  # noqa: PLC0415
     from pulse.aws.payout_table import DynamoPayoutStore, S3PayoutReports  # noqa: PLC0415
     from pulse.money.month_end import MonthEnd  # noqa: PLC0415
 
-    settings = pipeline_settings()
     return MonthEnd(
         store=DynamoPayoutStore(settings.state_table, new_month_shards=settings.statement_shards),
         claims=DynamoClaimStore(settings.state_table, _clock),
@@ -152,36 +160,115 @@ class LargeMonthEnds:
 @cache
 def large_month_ends() -> LargeMonthEnds | None:
     """None when the function has no state machine (every month runs in the invocation)."""
-    from pulse.aws.payout_machine import StepFunctionsPayoutMachine  # noqa: PLC0415
+    from pulse.aws.state_machines import StepFunctionsMachine  # noqa: PLC0415
 
     settings = pipeline_settings()
     if not settings.payout_machine:
         return None
-    return LargeMonthEnds(StepFunctionsPayoutMachine(settings.payout_machine), settings.distributed_creators)
+    return LargeMonthEnds(StepFunctionsMachine(settings.payout_machine), settings.distributed_creators)
 
 
 @cache
 def large_month_end() -> LargeMonthEnd:
     """The PayoutMachine's steps: the month end's adapters and the work location."""
-    from pulse.aws.batch_claims import DynamoClaimStore  # noqa: PLC0415
-    from pulse.aws.event_bus import EventBridgePublisher  # noqa: PLC0415
-    from pulse.aws.payout_table import DynamoPayoutStore, S3PayoutReports  # noqa: PLC0415
     from pulse.aws.payout_work import S3RangeWork  # noqa: PLC0415
     from pulse.money.large_month_end import LargeMonthEnd  # noqa: PLC0415
-    from pulse.money.month_end import MonthEnd  # noqa: PLC0415
 
     settings = payout_machine_settings()
     return LargeMonthEnd(
-        MonthEnd(
-            store=DynamoPayoutStore(settings.state_table),
-            claims=DynamoClaimStore(settings.state_table, _clock),
-            reports=S3PayoutReports(settings.reports_bucket),
-            events=EventBridgePublisher(settings.event_bus_name),
-            rules=load_rules(),
-            workdir=settings.workdir,
-        ),
-        S3RangeWork(settings.work_bucket),
-        range_creators=settings.range_creators,
+        _month_end_of(settings), S3RangeWork(settings.work_bucket), range_creators=settings.range_creators
+    )
+
+
+# ---------------------------------------------------------------- VideosSnapshotMachine
+QueryEngineType = Callable[[str, str, str], "QueryEngine"]  # (work group, database, bucket)
+_query_engine: QueryEngineType | None = None
+
+
+def use_query_engine(engine: QueryEngineType | None) -> None:
+    """Run the state machines' SQL on `engine` (the local stack's DuckDB, built as Athena's
+    adapter is) instead of Athena; None: Athena again."""
+    global _query_engine  # noqa: PLW0603  # the local stack's one stand-in, set like the clock
+    _query_engine = engine
+    reset()
+
+
+@dataclass(frozen=True)
+class LargeSnapshots:
+    machine: StepFunctionsMachine
+    threshold_rows: int
+
+
+def large_snapshots() -> LargeSnapshots | None:
+    """None when VideosIngestFunction has no state machine (every snapshot runs in the invocation).
+    Read from this invocation's environment: the four ingest functions share the ingest context's
+    other settings, not these (and share a process on the local stack)."""
+    from pulse.aws.state_machines import StepFunctionsMachine  # noqa: PLC0415
+    from pulse.settings import PipelineSettings  # noqa: PLC0415
+
+    settings = PipelineSettings.model_validate(dict(os.environ))
+    if not settings.videos_machine:
+        return None
+    return LargeSnapshots(StepFunctionsMachine(settings.videos_machine), settings.distributed_video_rows)
+
+
+@cache
+def snapshot_parts() -> PartReader:
+    from pulse.aws.s3_batches import S3PartSource  # noqa: PLC0415
+    from pulse.aws.work_bucket import S3WorkStore  # noqa: PLC0415
+    from pulse.lists.snapshot_machine import PartReader  # noqa: PLC0415
+
+    settings = videos_machine_settings()
+    return PartReader(
+        S3PartSource(settings.ingest_bucket),
+        S3WorkStore(settings.work_bucket),
+        load_rules(),
+        settings.workdir,
+    )
+
+
+@cache
+def snapshot_ranking() -> RankingQueries:
+    from pulse.aws.athena_queries import AthenaQueries  # noqa: PLC0415
+    from pulse.aws.work_bucket import S3WorkStore  # noqa: PLC0415
+    from pulse.lists.snapshot_machine import RankingQueries  # noqa: PLC0415
+
+    settings = videos_machine_settings()
+    engine = (_query_engine or AthenaQueries)(
+        settings.athena_workgroup, settings.work_database, settings.work_bucket
+    )
+    return RankingQueries(
+        S3WorkStore(settings.work_bucket),
+        engine,
+        settings.work_database,
+        settings.videos_rows_table,
+        load_rules(),
+        poll_seconds=0 if _query_engine is not None else 10,
+    )
+
+
+@cache
+def snapshot_steps() -> SnapshotSteps:
+    from pulse.aws.batch_claims import DynamoClaimStore  # noqa: PLC0415
+    from pulse.aws.list_table import DynamoListStore  # noqa: PLC0415
+    from pulse.aws.s3_batches import S3PartSource, S3ReportSink  # noqa: PLC0415
+    from pulse.aws.work_bucket import S3WorkStore  # noqa: PLC0415
+    from pulse.lists.snapshot_machine import SnapshotSteps  # noqa: PLC0415
+
+    settings = videos_machine_settings()
+    publication = list_publication()
+    return SnapshotSteps(
+        source=S3PartSource(settings.ingest_bucket),
+        work=S3WorkStore(settings.work_bucket),
+        claims=DynamoClaimStore(settings.state_table, _clock),
+        sink=S3ReportSink(settings.reports_bucket),
+        events=publication.publisher.events,
+        rankings=publication.rankings,
+        publisher=publication.publisher,
+        versions=DynamoListStore(settings.state_table),
+        rules=publication.rules,
+        now=_clock,
+        workdir=settings.workdir,
     )
 
 
@@ -258,6 +345,9 @@ def reset() -> None:
         month_end,
         large_month_ends,
         large_month_end,
+        snapshot_parts,
+        snapshot_ranking,
+        snapshot_steps,
         api_services,
     ):
         built.cache_clear()

@@ -45,6 +45,11 @@ class PipelineSettings(_Env):
     # "Large month ends".
     payout_machine: str = Field(default="", alias="PAYOUT_MACHINE")
     distributed_creators: int = Field(default=2_000_000, alias="PULSE_DISTRIBUTED_CREATORS", ge=0)
+    # VideosIngestFunction: a snapshot of more rows than this (by its manifest) runs on the state
+    # machine `VIDEOS_MACHINE_ARN` (unset: every snapshot runs in the invocation). docs/design.md,
+    # "Past one invocation".
+    videos_machine: str = Field(default="", alias="VIDEOS_MACHINE_ARN")
+    distributed_video_rows: int = Field(default=10_000_000, alias="PULSE_DISTRIBUTED_VIDEO_ROWS", ge=0)
 
 
 class PayoutMachineSettings(_Env):
@@ -59,6 +64,21 @@ class PayoutMachineSettings(_Env):
     statement_shards: int = Field(default=16, alias="PULSE_STATEMENT_SHARDS", ge=1, le=100)
     # Creators per range of the machine's Map (the begin step's plan).
     range_creators: int = Field(default=100_000, alias="PULSE_PAYOUT_RANGE_CREATORS", ge=1)
+
+
+class VideosMachineSettings(_Env):
+    """The steps of VideosSnapshotMachine: each function is given only the names it uses."""
+
+    state_table: str = Field(default="", alias="STATE_TABLE")
+    reports_bucket: str = Field(default="", alias="REPORTS_BUCKET")
+    lists_bucket: str = Field(default="", alias="LISTS_BUCKET")
+    event_bus_name: str = Field(default="", alias="EVENT_BUS_NAME")
+    ingest_bucket: str = Field(default="", alias="INGEST_BUCKET")
+    work_bucket: str = Field(alias="WORK_BUCKET", min_length=1)
+    work_database: str = Field(default="", alias="WORK_DATABASE")
+    videos_rows_table: str = Field(default="", alias="VIDEOS_ROWS_TABLE")
+    athena_workgroup: str = Field(default="", alias="ATHENA_WORKGROUP")
+    workdir: str | None = Field(default=None, alias="PULSE_WORKDIR")
 
 
 class ApiSettings(_Env):
@@ -86,6 +106,12 @@ def api_settings() -> ApiSettings:
 @cache
 def payout_machine_settings() -> PayoutMachineSettings:
     return PayoutMachineSettings.model_validate(dict(os.environ))
+
+
+def videos_machine_settings() -> VideosMachineSettings:
+    """Read when a step's adapters are built (once per container): not cached here, since the
+    machine's three functions have different environments (and share a process locally)."""
+    return VideosMachineSettings.model_validate(dict(os.environ))
 
 
 def reset() -> None:

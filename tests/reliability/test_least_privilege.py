@@ -37,9 +37,11 @@ from pulse.ingest.datasets import SPECS
 from pulse.money.ledger import LedgerEntry
 from pulse.money.month_end import MonthOrderError
 from pulse_cli import lambdas
-from pulse_cli.template import ACCOUNT_ID, PARTITION, REGION, Stack
+from pulse_cli.template import ACCOUNT_ID, PARTITION, REGION, ROOT, Stack
 from pulse_cli.uploads import Uploaded, upload_batch
+from pulse_local import step_functions
 from pulse_local.apigw import STAGE, rest_event
+from pulse_local.resources import create_resources
 from tests.factories import REVENUE_COLUMNS, adjustment, creator, revenue, video
 
 STACK = Stack()
@@ -107,7 +109,9 @@ class Recorder:
         self._faults.append((function, call))
 
     def _record(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-        if self.function is None:
+        if self.function is None or model.service_model.signing_name == "lambda":
+            # lambda:InvokeFunction is made by the state machines' interpreter, between and beside
+            # the tasks it runs (their roles: test_state_machine_roles_invoke_exactly_their_tasks).
             return
         call = Call(
             self.function,
@@ -264,8 +268,25 @@ def needs(call: Call, stack: Stack) -> list[Need]:
                     if names.get(name, name) == hash_keys.get(arn):
                         queried = (_scalar(p["ExpressionAttributeValues"][value]),)
             return [Need(f"dynamodb:{op}", arn, (("dynamodb:LeadingKeys", queried),), because)]
+    if call.service == "s3" and op == "GetBucketLocation":
+        return [Need("s3:GetBucketLocation", f"{ARN}:s3:::{p['Bucket']}", because=because)]
+    if call.service == "states" and op == "StartExecution":
+        return [Need("states:StartExecution", p["stateMachineArn"], because=because)]
     if call.service == "states" and op == "DescribeExecution":
         return [Need("states:DescribeExecution", p["executionArn"], because=because)]
+    if call.service == "athena" and op in ("StartQueryExecution", "GetQueryExecution"):
+        # A query belongs to a work group; the stack has one (a GetQueryExecution names only the id).
+        (group,) = (stack.name_of(w) for w in stack.of_type("AWS::Athena::WorkGroup"))
+        workgroup = f"{ARN}:athena:{REGION}:{ACCOUNT_ID}:workgroup/{p.get('WorkGroup', group)}"
+        return [Need(f"athena:{op}", workgroup, because=because)]
+    if call.service == "glue" and op in ("GetDatabase", "GetTable"):
+        glue = f"{ARN}:glue:{REGION}:{ACCOUNT_ID}"
+        database = p.get("DatabaseName", p.get("Name"))
+        found = [Need(f"glue:{op}", f"{glue}:catalog", because=because)]
+        found.append(Need(f"glue:{op}", f"{glue}:database/{database}", because=because))
+        if op == "GetTable":
+            found.append(Need(f"glue:{op}", f"{glue}:table/{database}/{p['Name']}", because=because))
+        return found
     if call.service == "events" and op == "PutEvents":
         buses = {e.get("EventBusName", "default") for e in p["Entries"]}
         return [
@@ -406,6 +427,16 @@ def privilege_problems(stack: Stack, logical: str, calls: Sequence[Call]) -> lis
 
 
 @pytest.fixture
+def stack(aws: None) -> Stack:
+    """The template's stack, with snapshots past 100 rows on VideosSnapshotMachine."""
+    built = Stack(parameters={"DistributedVideoRows": "100"})
+    create_resources(built)
+    step_functions.install(built)
+    step_functions.create_state_machines(built)
+    return built
+
+
+@pytest.fixture
 def recorder(monkeypatch: pytest.MonkeyPatch, stack: Stack) -> Recorder:
     """Every AWS call of every function invoked through `pulse_cli.lambdas` from now on."""
     recorded = Recorder()
@@ -419,7 +450,8 @@ def recorder(monkeypatch: pytest.MonkeyPatch, stack: Stack) -> Recorder:
     def recording_invoke(
         stack: Stack, logical: str, event: dict[str, Any], request_id: str | None = None
     ) -> Any:
-        with recorded.running(logical):
+        # One at a time, as `invoke` runs them: the state machines' tasks come from other threads.
+        with lambdas._ONE_AT_A_TIME, recorded.running(logical):
             return invoke(stack, logical, event, request_id)
 
     monkeypatch.setattr(lambdas, "invoke", recording_invoke)  # route_object (deliver) calls it too
@@ -521,6 +553,34 @@ def _videos(s: Scenario) -> str:
     s.run(s.upload(folder.format("GB", "2026-11-27"), {"p.jsonl": gb}, snapshot="2026-11-27"))
     s.remove_report(ranking_key("GB", "2026-11-27"))  # the refresh finds GB's ranking gone
     return result["outcome"]["published"]["list_version"]  # type: ignore[no-any-return]
+
+
+def _large_videos(s: Scenario) -> None:
+    """A snapshot past DistributedVideoRows: VideosSnapshotMachine's steps, a bad row and a
+    duplicate across parts among them; the same notification again starts nothing."""
+    pets = [video(f"p{i:02d}", "on1" if i % 2 == 0 else "on2", "pets", views=i) for i in range(50)]
+    rows = [*pets, *(video(f"q{i:03d}", ("on1", "on2")[i % 2], "music", views=i) for i in range(70))]
+    parts = {"p0.jsonl": rows[:70], "p1.jsonl": [*rows[70:], rows[3], video("bad", "on1", views_24h=-1)]}
+    folder = "videos/market=US/snapshot={}/"
+    machine = s.stack.arn_of("VideosSnapshotMachine")
+
+    def executed() -> list[dict[str, Any]]:
+        return [step_functions.wait(e["executionArn"]) for e in step_functions.executions(machine)]
+
+    uploaded = s.upload(folder.format("2026-11-28"), parts, snapshot="2026-11-28")
+    first = s.run(uploaded, "0B00")
+    assert (first["status"], s.run(uploaded, "0B00")["execution"]) == ("started", first["execution"])
+    assert [json.loads(e["output"])["summary"]["status"] for e in executed()] == ["processed"]
+    # A part file that is not there: the part step finds it missing, the batch is rejected whole.
+    missing = s.upload(folder.format("2026-11-24"), {**parts, "p2.jsonl": rows[:1]}, snapshot="2026-11-24")
+    s.s3.delete_object(Bucket=s.stack.name_of("IngestBucket"), Key=folder.format("2026-11-24") + "p2.jsonl")
+    assert s.run(missing)["status"] == "started"
+    # Athena failing at every attempt: the run fails and gives its claim back.
+    for _ in range(3):
+        s.recorder.fail_once("VideosRankFunction", "athena:StartQueryExecution")
+    failing = s.upload(folder.format("2026-11-23"), parts, snapshot="2026-11-23")
+    assert s.run(failing)["status"] == "started"
+    assert sorted(e["status"] for e in executed()) == ["FAILED", "SUCCEEDED", "SUCCEEDED"]
 
 
 def _ledger(s: Scenario, version: str) -> None:
@@ -625,6 +685,7 @@ def test_every_function_is_granted_exactly_the_calls_it_makes(
     scenario = Scenario(stack, s3, deliver, recorder)
     _creators(scenario)
     version = _videos(scenario)
+    _large_videos(scenario)
     _ledger(scenario, version)
     _schedules(scenario)
     _large_month_end(scenario)
@@ -889,3 +950,54 @@ def test_a_missing_grant_an_unused_grant_and_an_unmapped_call_are_reported() -> 
     )
     assert f"unused grant: ListsAndEligibility: dynamodb:BatchWriteItem on {TABLE_ARN}" in problems
     assert not any("dynamodb:GetItem" in p for p in problems)
+
+
+# ---------------------------------------------------------------------------- the state machines' roles
+
+
+def _states(definition: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    for state in definition["States"].values():
+        yield state
+        for nested in (state.get("ItemProcessor"), state.get("Iterator"), *state.get("Branches", [])):
+            if nested:
+                yield from _states(nested)
+
+
+@pytest.mark.parametrize("logical", sorted(STACK.of_type("AWS::Serverless::StateMachine")))
+def test_state_machine_roles_invoke_exactly_their_tasks(logical: str) -> None:
+    """A machine's role may invoke the functions its Task states name and nothing else, and start
+    (and follow) its own executions only where a Distributed Map needs them."""
+    props = STACK.resources[logical]["Properties"]
+    definition = json.loads((ROOT / props["DefinitionUri"]).read_text(encoding="utf-8"))
+    substitutions = props["DefinitionSubstitutions"]
+    tasks = {
+        substitutions[state["Parameters"]["FunctionName"][2:-1]]["Fn::GetAtt"][0]
+        for state in _states(definition)
+        if state["Type"] == "Task"
+    }
+    assert all(
+        state["Resource"] == "arn:aws:states:::lambda:invoke"
+        for state in _states(definition)
+        if state["Type"] == "Task"
+    )
+    invokable = {
+        p["LambdaInvokePolicy"]["FunctionName"]["Ref"] for p in props["Policies"] if "LambdaInvokePolicy" in p
+    }
+    assert invokable == tasks
+    statements = [s for p in STACK.resolve(props["Policies"]) if "Statement" in p for s in p["Statement"]]
+    distributed = any(
+        s.get("ItemProcessor", {}).get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED"
+        for s in _states(definition)
+    )
+    own = STACK.arn_of(logical)
+    expected = (
+        [
+            ("states:StartExecution", own),
+            ("states:DescribeExecution", own.replace(":stateMachine:", ":execution:") + "/*"),
+            ("states:StopExecution", own.replace(":stateMachine:", ":execution:") + "/*"),
+        ]
+        if distributed
+        else []
+    )
+    granted = [(a, r) for s in statements for a in _listed(s["Action"]) for r in _listed(s["Resource"])]
+    assert sorted(granted) == sorted(expected)

@@ -87,6 +87,10 @@ def stepfunctions() -> SFNClient:
     return _client("stepfunctions", _budget.get())  # type: ignore[no-any-return]
 
 
+def athena() -> Any:
+    return _client("athena", _budget.get())
+
+
 def reset() -> None:
     """Forget every client (tests that start a fresh moto backend, the local stack's endpoint switch)."""
     _client.cache_clear()

@@ -16,8 +16,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import zip_longest
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -119,8 +120,30 @@ class DynamoListStore:
         return f"{int(response['Attributes']['n']['N']):0{VERSION_WIDTH}d}"
 
     def write_version(self, version: ListVersion, lists: dict[str, list[Ranked]], expires_at: int) -> None:
-        ttl = {"N": str(expires_at)}
-        layout = _layout_of(lists, self._ranks_per_key)
+        """The whole version from one writer: its requests taken from every list key in turn, so
+        that the batches in flight write to as many partitions (one key's 1,000 writes a second
+        would bind otherwise), then the record completed."""
+        self.begin_version(version, _layout_of(lists, self._ranks_per_key), expires_at)
+        per_key = [
+            self._chunks(
+                self._items(version, category, entries[start : start + self._ranks_per_key], expires_at)
+            )
+            for category, entries in lists.items()
+            for start in range(0, len(entries), self._ranks_per_key)
+        ]
+        interleaved = (chunk for turn in zip_longest(*per_key) for chunk in turn if chunk is not None)
+        self._put(interleaved)
+        self.complete_version(version)
+
+    @property
+    def ranks_per_key(self) -> int:
+        return self._ranks_per_key
+
+    def layout_of(self, lists: dict[str, list[Ranked]]) -> _Layout:
+        return _layout_of(lists, self._ranks_per_key)
+
+    def begin_version(self, version: ListVersion, layout: _Layout, expires_at: int) -> None:
+        """The version's record, `writing`: its items are written next, by one or many writers."""
         clients.dynamodb().put_item(
             TableName=self._table,
             Item={
@@ -129,37 +152,53 @@ class DynamoListStore:
                 "ranks_per_key": {"N": str(layout.ranks_per_key)},
                 "last_blocks": {"S": json.dumps(layout.last_blocks, sort_keys=True)},
                 "state": {"S": "writing"},
-                "expires_at": ttl,
+                "expires_at": {"N": str(expires_at)},
             },
         )
+
+    def write_entries(
+        self, version: ListVersion, category: str, entries: Sequence[Ranked], expires_at: int
+    ) -> None:
+        """Entries of one category (any slice of its ranks) and their placements; idempotent."""
+        self._put(self._chunks(self._items(version, category, entries, expires_at)))
+
+    def _items(
+        self, version: ListVersion, category: str, entries: Sequence[Ranked], expires_at: int
+    ) -> list[Item]:
+        ttl = {"N": str(expires_at)}
         items: list[Item] = []
-        for category, entries in lists.items():
-            for e in entries:
-                pk = _entries_pk(
-                    version.market, version.version, category, (e.rank - 1) // layout.ranks_per_key
-                )
-                common = {
-                    "video_id": {"S": e.video_id},
-                    "creator_id": {"S": e.creator_id},
-                    "rank": {"N": str(e.rank)},
-                    "score": {"N": str(e.score)},
-                    "expires_at": ttl,
+        for e in entries:
+            pk = _entries_pk(version.market, version.version, category, (e.rank - 1) // self._ranks_per_key)
+            common = {
+                "video_id": {"S": e.video_id},
+                "creator_id": {"S": e.creator_id},
+                "rank": {"N": str(e.rank)},
+                "score": {"N": str(e.score)},
+                "expires_at": ttl,
+            }
+            items.append({"pk": {"S": pk}, "sk": {"S": f"{e.rank:08d}"}, **common})
+            items.append(
+                {
+                    **placement_key(version.market, version.version, e.video_id),
+                    "category": {"S": category},
+                    **common,
                 }
-                items.append({"pk": {"S": pk}, "sk": {"S": f"{e.rank:08d}"}, **common})
-                items.append(
-                    {
-                        **placement_key(version.market, version.version, e.video_id),
-                        "category": {"S": category},
-                        **common,
-                    }
-                )
-        chunks = (items[i : i + 25] for i in range(0, len(items), 25))
+            )
+        return items
+
+    @staticmethod
+    def _chunks(items: list[Item]) -> list[list[Item]]:
+        return [items[i : i + 25] for i in range(0, len(items), 25)]
+
+    def _put(self, chunks: Iterable[list[Item]]) -> None:
         for _ in bounded_map(
             lambda chunk: batch_write(self._table, [{"PutRequest": {"Item": item}} for item in chunk]),
             chunks,
             self._workers,
         ):
             pass
+
+    def complete_version(self, version: ListVersion) -> None:
         clients.dynamodb().update_item(
             TableName=self._table,
             Key=_lists_key(version.market, f"VERSION#{version.version}"),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
@@ -27,7 +27,7 @@ from pulse.core.rules import Rules
 from pulse.ingest.datasets import DatasetSpec, Rejection
 from pulse.ingest.manifest import MANIFEST_NAME, BatchError, BatchLocation, parse_manifest
 from pulse.ingest.read_phase import Collector, PartSource, ReadPhase, RejectLog
-from pulse.ingest.report import BatchProblem, IngestReport, Outcome
+from pulse.ingest.report import BatchProblem, FileCount, IngestReport, Outcome
 
 T = TypeVar("T")
 C = TypeVar("C", bound=Collector[Any])
@@ -136,29 +136,56 @@ def _report(
     started: dt.datetime,
     finished: dt.datetime,
 ) -> IngestReport:
+    return batch_report(
+        location,
+        rules,
+        rows_read=phase.rows_read,
+        rejected_by_reason=rejects.by_reason,
+        files=phase.files,
+        problem=problem,
+        outcome=outcome,
+        started_at=started.isoformat(),
+        finished_at=finished.isoformat(),
+    )
+
+
+def batch_report(
+    location: BatchLocation,
+    rules: Rules,
+    *,
+    rows_read: int,
+    rejected_by_reason: Mapping[str, int],
+    files: list[FileCount],
+    problem: BatchProblem | None,
+    outcome: Outcome,
+    started_at: str,
+    finished_at: str,
+) -> IngestReport:
+    """A batch's report from what its read and apply phases counted (one invocation's, or a large
+    snapshot's state machine's)."""
     if problem is None:
-        rejected = rejects.count
-        by_reason = dict(sorted(rejects.by_reason.items()))
+        rejected = sum(rejected_by_reason.values())
+        by_reason = dict(sorted(rejected_by_reason.items()))
     else:
         # A rejected batch applies nothing: every row read counts as rejected, under the batch's reason.
-        rejected = phase.rows_read
-        by_reason = {problem.code: phase.rows_read} if phase.rows_read else {}
+        rejected = rows_read
+        by_reason = {problem.code: rows_read} if rows_read else {}
     return IngestReport(
         dataset=location.dataset,
         market=location.market,
         batch=location.folder,
         manifest_key=location.folder + MANIFEST_NAME,
         status="processed" if problem is None else "rejected",
-        rows_read=phase.rows_read,
-        rows_accepted=phase.rows_read - rejected,
+        rows_read=rows_read,
+        rows_accepted=rows_read - rejected,
         rows_rejected=rejected,
         rejected_by_reason=by_reason,
         error=problem,
-        files=phase.files,
+        files=files,
         outcome=outcome,
         rules_version=rules.version,
-        started_at=started.isoformat(),
-        finished_at=finished.isoformat(),
+        started_at=started_at,
+        finished_at=finished_at,
         report_key=location.report_prefix + "report.json",
         rejected_key=location.report_prefix + "rejected.jsonl",
     )

@@ -41,10 +41,10 @@ from pydantic import BaseModel, ConfigDict
 from pulse.core.events import EventPublisher
 from pulse.core.rules import Rules
 from pulse.core.runs import ClaimStore
-from pulse.ingest.batch import ReportSink
+from pulse.ingest.batch import ReportSink, batch_report
 from pulse.ingest.batch_run import BatchRunSummary
 from pulse.ingest.datasets import SPECS
-from pulse.ingest.manifest import MANIFEST_NAME, BatchError, BatchLocation, locate_batch, parse_manifest
+from pulse.ingest.manifest import BatchError, BatchLocation, locate_batch, parse_manifest
 from pulse.ingest.read_phase import PartSource, ReadPhase, RejectLog, duplicate_id, keep_rows, stored_row
 from pulse.ingest.report import BatchProblem, FileCount, IngestReport, Outcome
 from pulse.lists import ranking_sql
@@ -510,32 +510,16 @@ class SnapshotSteps:
         yield from heapq.merge(own, later, key=lambda line: json.loads(line)["line"])
 
     def _report(self, batch: BatchRef, prepared: _Prepared, outcome: VideosOutcome | None) -> IngestReport:
-        location = batch.location
-        problem = prepared.problem
-        if problem is None:
-            rejected = sum(prepared.rejected_by_reason.values())
-            by_reason = prepared.rejected_by_reason
-        else:
-            rejected = prepared.rows_read
-            by_reason = {problem.code: prepared.rows_read} if prepared.rows_read else {}
-        return IngestReport(
-            dataset=location.dataset,
-            market=location.market,
-            batch=location.folder,
-            manifest_key=location.folder + MANIFEST_NAME,
-            status="processed" if problem is None else "rejected",
+        return batch_report(
+            batch.location,
+            self.rules,
             rows_read=prepared.rows_read,
-            rows_accepted=prepared.rows_read - rejected,
-            rows_rejected=rejected,
-            rejected_by_reason=by_reason,
-            error=problem,
+            rejected_by_reason=prepared.rejected_by_reason,
             files=prepared.files,
-            outcome=outcome if problem is None and outcome is not None else Outcome(),
-            rules_version=self.rules.version,
+            problem=prepared.problem,
+            outcome=outcome if prepared.problem is None and outcome is not None else Outcome(),
             started_at=prepared.started_at,
             finished_at=self.now().isoformat(),
-            report_key=location.report_prefix + "report.json",
-            rejected_key=location.report_prefix + "rejected.jsonl",
         )
 
 

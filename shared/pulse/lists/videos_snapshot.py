@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, TypedDict
 
 from pydantic import ConfigDict
 
@@ -69,6 +69,14 @@ class RankingStore(Protocol):
     def set_latest_snapshot(self, market: str, snapshot: str) -> None: ...
 
 
+class PublicationParts(TypedDict):
+    eligibility: EligibilityReader
+    store: ListStore
+    objects: PlacementObjectWriter
+    events: EventPublisher
+    rules: Rules
+
+
 class ListPublisher:
     """Publishes ranked lists with today's eligibility: shared by videos ingest and the refresh."""
 
@@ -94,33 +102,22 @@ class ListPublisher:
         return self._events
 
     def publish(self, market: str, snapshot: str, ranked: dict[str, list[Ranked]]) -> Publication:
-        return publish_lists(
-            market,
-            snapshot,
-            ranked,
-            eligibility=self._eligibility,
-            store=self._lists,
-            objects=self._objects,
-            events=self._events,
-            rules=self._rules,
-            now=self._now(),
-        )
+        return publish_lists(market, snapshot, ranked, now=self._now(), **self._parts())
 
     def prepare(
         self, market: str, snapshot: str, ranked: dict[str, list[Ranked]]
     ) -> Publication | PreparedVersion:
         """The first step of `publish` (for writers of many blocks): see `prepare_publication`."""
-        return prepare_publication(
-            market,
-            snapshot,
-            ranked,
-            eligibility=self._eligibility,
-            store=self._lists,
-            objects=self._objects,
-            events=self._events,
-            rules=self._rules,
-            now=self._now(),
-        )
+        return prepare_publication(market, snapshot, ranked, now=self._now(), **self._parts())
+
+    def _parts(self) -> PublicationParts:
+        return {
+            "eligibility": self._eligibility,
+            "store": self._lists,
+            "objects": self._objects,
+            "events": self._events,
+            "rules": self._rules,
+        }
 
     def commit(self, prepared: PreparedVersion) -> Publication:
         """The last step of `publish`, once every block of the version is written. Run again after

@@ -1,5 +1,5 @@
-"""The `PayoutMachine` state machine (Step Functions Standard), as PayoutFunction starts and finds
-a market's month-end execution."""
+"""A state machine of the stack (Step Functions Standard), as a function starts its executions and
+finds them by name: PayoutFunction's PayoutMachine, VideosIngestFunction's VideosSnapshotMachine."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pulse.aws import clients
 from pulse.money.large_month_end import Execution
 
 
-class StepFunctionsPayoutMachine:
+class StepFunctionsMachine:
     def __init__(self, state_machine_arn: str) -> None:
         self._arn = state_machine_arn
 
@@ -20,6 +20,8 @@ class StepFunctionsPayoutMachine:
         return self._arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
 
     def start(self, name: str, request: dict[str, Any]) -> bool:
+        """False when an execution of that name has ended already (Step Functions answers a
+        running one's start with that same execution, so that is True)."""
         try:
             clients.stepfunctions().start_execution(
                 stateMachineArn=self._arn, name=name, input=json.dumps(request, separators=(",", ":"))
