@@ -44,7 +44,7 @@ class PipelineSettings(_Env):
     # `PAYOUT_MACHINE` (its ARN; unset: every month runs in the invocation). docs/design.md,
     # "Large month ends".
     payout_machine: str = Field(default="", alias="PAYOUT_MACHINE")
-    distributed_creators: int = Field(default=2_000_000, alias="PULSE_DISTRIBUTED_CREATORS", ge=0)
+    distributed_creators: int = Field(default=1_000_000, alias="PULSE_DISTRIBUTED_CREATORS", ge=0)
     # VideosIngestFunction: a snapshot of more rows than this (by its manifest) runs on the state
     # machine `VIDEOS_MACHINE_ARN` (unset: every snapshot runs in the invocation). docs/design.md,
     # "Past one invocation".

@@ -495,7 +495,7 @@ class SnapshotSteps:
         return summary.as_json()
 
     def release(self, batch: BatchRef) -> None:
-        self.claims.release(batch.claim_id, batch.token)
+        self.claims.release(batch.claim_id, batch.token, batch.execution_name)  # only this run's claim
 
     def _prepared(self, batch: BatchRef) -> _Prepared:
         return _Prepared.model_validate_json(self.work.get(batch.key("prepared.json")))
