@@ -36,10 +36,13 @@ _MOTO_SUITES = ("integration", "reliability", "e2e")
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The suites that run AWS on moto are marked `moto` (make test-unit leaves them out); the
-    fault sweeps (every test that takes the `sweep` fixture) are marked `sweep`."""
+    fault sweeps (every test that takes the `sweep` fixture) are marked `sweep`, and tests/reliability
+    `reliability` (make test-future leaves both out)."""
     for item in items:
         if any(part in _MOTO_SUITES for part in item.path.parts[-3:-1]):
             item.add_marker(pytest.mark.moto)
+        if "reliability" in item.path.parts[-3:-1]:
+            item.add_marker(pytest.mark.reliability)
         if "sweep" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.sweep)
 

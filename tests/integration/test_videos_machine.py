@@ -31,6 +31,10 @@ from pulse_local.resources import create_resources
 from tests.conftest import bus_capture, moto_account
 from tests.factories import creator, video
 
+# Both paths on the same data under one clock, compared: in `make test`; left out of `make
+# test-future` for CI's time, where the claims and publication they share with one invocation run.
+pytestmark = pytest.mark.twin
+
 Batch = dict[str, list[dict[str, Any]]]  # part name -> rows
 SNAPSHOT = "2026-11-27"
 FOLDER = f"videos/market=US/snapshot={SNAPSHOT}/"
