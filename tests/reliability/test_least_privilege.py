@@ -86,6 +86,10 @@ class Recorder:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.function: str | None = None
+        # The test's own thread: while a state machine's task runs in the interpreter's thread,
+        # the test goes on uploading and describing executions, and those calls are not the task's.
+        self._test = threading.current_thread()
+        self._runner: threading.Thread | None = None
         self._faults: list[tuple[str, str]] = []
         self._lock = threading.Lock()  # the functions call AWS from worker threads too
 
@@ -99,17 +103,20 @@ class Recorder:
     @contextlib.contextmanager
     def running(self, function: str) -> Iterator[None]:
         assert self.function is None, "invocations do not nest"
-        self.function = function
+        self.function, self._runner = function, threading.current_thread()
         try:
             yield
         finally:
-            self.function = None
+            self.function, self._runner = None, None
 
     def fail_once(self, function: str, call: str) -> None:
         self._faults.append((function, call))
 
     def _record(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-        if self.function is None or model.service_model.signing_name == "lambda":
+        here = threading.current_thread()
+        if self.function is None or (here is self._test and self._runner is not here):
+            return
+        if model.service_model.signing_name == "lambda":
             # lambda:InvokeFunction is made by the state machines' interpreter, between and beside
             # the tasks it runs (their roles: test_state_machine_roles_invoke_exactly_their_tasks).
             return
