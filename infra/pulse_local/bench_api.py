@@ -158,8 +158,10 @@ def handler_cpu(calls: int = 20_000) -> dict[str, tuple[float, float]]:
         eligibility=nothing,
         campaigns=nothing,
         payouts=nothing,
+        ledger=nothing,
         snapshots=nothing,
         snapshot_link_seconds=300,
+        statement_documents=nothing,
         overloaded=lambda error: False,
     )
     for module in (routes, hot_path):  # the routes' service factory, stubbed (restore_services)
@@ -293,3 +295,6 @@ def bench_api() -> None:
         f"  AWS requests per warm batch of 100 (10 batches): {counts['requests_per_batch_of_100']:.1f}"
         f" {counts['batch_operations']}"
     )
+    from pulse_local.bench_earnings import bench_earnings  # noqa: PLC0415
+
+    bench_earnings()

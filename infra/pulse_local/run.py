@@ -30,6 +30,7 @@ from pulse_cli.lambdas import invoke
 from pulse_cli.template import REGION, Stack
 from pulse_cli.uploads import upload_batch
 from pulse_local import step_functions
+from pulse_local.earnings_check import closed_month_equals_statements, open_month_equals_entries
 from pulse_local.http_api import serve_in_background
 from pulse_local.moto_server import aws_environment, moto_server
 from pulse_local.notifications import NotificationPump
@@ -187,8 +188,18 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(json.dumps(lookup, indent=2))
         if args.demo:
+
+            def get(path: str) -> tuple[int, Any]:
+                return _http("GET", api + path)
+
+            # Spec §8.2, through the API: the open month equals the ledger's entries...
+            opened = open_month_equals_entries(stack, get, "US", REVENUE_MONTH)
+            print(f"\nearnings == the ledger's entries for {opened} creators (US, {REVENUE_MONTH} open)")
             runs = invoke(stack, "PayoutFunction", {"month": REVENUE_MONTH, "markets": list(MARKETS)})["runs"]
             print(f"\nmonth end {REVENUE_MONTH}:\n{_summary_table(runs)}")
+            # ... and, once closed, every creator's statement, field for field.
+            closed = closed_month_equals_statements(stack, get, "US", REVENUE_MONTH)
+            print(f"earnings == statements for {closed} creators (US, {REVENUE_MONTH} closed)")
             server.shutdown()
             ok = all(all(r["invariants"].values()) for r in runs)
             print(f"\ndemo done in {time.perf_counter() - started:.0f}s")

@@ -23,8 +23,9 @@ from pulse.settings import reset as reset_settings
 if TYPE_CHECKING:
     from pulse.aws.campaign_table import DynamoCampaignStore
     from pulse.aws.eligibility_table import DynamoEligibilityStore
+    from pulse.aws.ledger_table import DynamoLedgerStore
     from pulse.aws.list_table import DynamoListStore
-    from pulse.aws.payout_table import DynamoPayoutStore
+    from pulse.aws.payout_table import DynamoPayoutStore, S3PayoutReports
     from pulse.aws.placement_objects import S3PlacementObjects
     from pulse.aws.state_machines import StepFunctionsMachine
     from pulse.ingest.batch_run import IngestContext
@@ -136,15 +137,19 @@ def _month_end_of(settings: PipelineSettings | PayoutMachineSettings) -> MonthEn
     """The month end's adapters, for PayoutFunction and for PayoutMachine's steps alike."""
     from pulse.aws.batch_claims import DynamoClaimStore  # noqa: PLC0415
     from pulse.aws.event_bus import EventBridgePublisher  # noqa: PLC0415
+    from pulse.aws.ledger_table import DynamoLedgerStore  # noqa: PLC0415
     from pulse.aws.payout_table import DynamoPayoutStore, S3PayoutReports  # noqa: PLC0415
     from pulse.money.month_end import MonthEnd  # noqa: PLC0415
 
+    reports = S3PayoutReports(settings.reports_bucket)
     return MonthEnd(
         store=DynamoPayoutStore(settings.state_table, new_month_shards=settings.statement_shards),
         claims=DynamoClaimStore(settings.state_table, _clock),
-        reports=S3PayoutReports(settings.reports_bucket),
+        reports=reports,
         events=EventBridgePublisher(settings.event_bus_name),
         rules=load_rules(),
+        lines=DynamoLedgerStore(settings.state_table),
+        documents=reports,
         workdir=settings.workdir,
     )
 
@@ -281,8 +286,10 @@ class ApiServices:
     eligibility: DynamoEligibilityStore
     campaigns: DynamoCampaignStore
     payouts: DynamoPayoutStore
+    ledger: DynamoLedgerStore
     snapshots: S3PlacementObjects
     snapshot_link_seconds: int
+    statement_documents: S3PayoutReports
     overloaded: Callable[[BaseException], bool]  # a dependency's failure that deserves a 503
 
 
@@ -291,9 +298,10 @@ def api_services() -> ApiServices:
     # Built on the first request, not at cold import (the routes import nothing of AWS).
     from pulse.aws.campaign_table import DynamoCampaignStore  # noqa: PLC0415
     from pulse.aws.eligibility_table import DynamoEligibilityStore  # noqa: PLC0415
+    from pulse.aws.ledger_table import DynamoLedgerStore  # noqa: PLC0415
     from pulse.aws.list_table import DynamoListStore  # noqa: PLC0415
     from pulse.aws.overload import is_overloaded  # noqa: PLC0415
-    from pulse.aws.payout_table import DynamoPayoutStore  # noqa: PLC0415
+    from pulse.aws.payout_table import DynamoPayoutStore, S3PayoutReports  # noqa: PLC0415
     from pulse.aws.placement_objects import S3PlacementObjects  # noqa: PLC0415
     from pulse.lists.lookups import PlacementLookups  # noqa: PLC0415
 
@@ -319,7 +327,9 @@ def api_services() -> ApiServices:
         eligibility=DynamoEligibilityStore(settings.state_table, _clock),
         campaigns=campaigns,
         payouts=DynamoPayoutStore(settings.state_table),
+        ledger=DynamoLedgerStore(settings.state_table, _clock),
         snapshots=objects,
+        statement_documents=S3PayoutReports(settings.reports_bucket),
         snapshot_link_seconds=settings.snapshot_link_seconds,
         overloaded=is_overloaded,
     )

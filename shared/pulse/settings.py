@@ -84,10 +84,11 @@ class VideosMachineSettings(_Env):
 class ApiSettings(_Env):
     """ApiFunction: what it answers from, how long lookups cache the current version's pointer and
     the campaigns, how long a snapshot link stays valid, and the largest version it holds in
-    memory."""
+    memory. A statement document's link lasts as long as a snapshot's."""
 
     state_table: str = Field(alias="STATE_TABLE", min_length=1)
     lists_bucket: str = Field(alias="LISTS_BUCKET", min_length=1)
+    reports_bucket: str = Field(alias="REPORTS_BUCKET", min_length=1)
     cache_seconds: float = Field(default=10.0, alias="PULSE_LOOKUP_CACHE_SECONDS", ge=0, le=300)
     snapshot_link_seconds: int = Field(default=300, alias="PULSE_SNAPSHOT_LINK_SECONDS", ge=1, le=3600)
     max_held_entries: int = Field(default=1_000_000, alias="PULSE_MAX_HELD_ENTRIES", ge=0)

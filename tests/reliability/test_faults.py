@@ -25,10 +25,11 @@ from pulse.aws.ledger_table import DynamoLedgerStore
 from pulse.aws.list_table import DynamoListStore
 from pulse.aws.payout_table import DynamoPayoutStore
 from pulse.core.runs import RunInProgress
-from pulse.money.ledger import LedgerEntry, Totals
+from pulse.money.ledger import Kind, LedgerEntry, Totals
 from pulse_cli.lambdas import invoke
 from pulse_cli.template import Stack
 from pulse_cli.uploads import Uploaded, upload_batch
+from pulse_local.earnings_check import aggregates_equal, aggregates_equal_entries, entries_by_id
 from tests.factories import REVENUE_COLUMNS, adjustment, creator, revenue, video
 from tests.reliability.faults import WRITES, FaultAt, injected
 from tests.reliability.state import ListsContent, fresh_account, lists_content, table_items
@@ -145,19 +146,26 @@ class LedgerDataset:
     folder: Callable[[str], str]
     parts: Callable[[str, str, list[tuple[str, str]]], dict[str, list[dict[str, Any]]]]
     columns: tuple[str, ...]
-    entry_kind: str
+    entry_kind: Kind
+    id_column: str
 
 
 LEDGER_DATASETS = [
     LedgerDataset(
-        "revenue", lambda b: f"revenue/market=US/date=2026-11-27/{b}/", _revenue_parts, REVENUE_COLUMNS, "R"
+        "revenue",
+        lambda b: f"revenue/market=US/date=2026-11-27/{b}/",
+        _revenue_parts,
+        REVENUE_COLUMNS,
+        "revenue",
+        "row_id",
     ),
     LedgerDataset(
         "adjustments",
         lambda b: f"adjustments/market=US/{b}/",
         _adjustment_parts,
         ("adjustment_id", "market", "creator_id", "month", "revenue_micros", "reason"),
-        "A",
+        "adjustment",
+        "adjustment_id",
     ),
 ]
 
@@ -192,14 +200,13 @@ def _batch_report(s3: Any, stack: Stack, dataset: str, batch: str) -> tuple[dict
     return {k: report[k] for k in kept}, rows
 
 
-def _entries(dynamodb: Any, stack: Stack, kind: str, prefix: str) -> list[tuple[str, int]]:
-    """The ledger entries a batch booked, read straight from the table."""
-    pages = dynamodb.get_paginator("scan").paginate(
-        TableName=stack.name_of("StateTable"),
-        FilterExpression="begins_with(pk, :p)",
-        ExpressionAttributeValues={":p": {"S": f"ENTRY#US#{kind}#{prefix}-"}},
-    )
-    return sorted((i["entry_id"]["S"], int(i["revenue_micros"]["N"])) for p in pages for i in p["Items"])
+def _entries(
+    stack: Stack, dataset: LedgerDataset, parts: dict[str, list[dict[str, Any]]]
+) -> list[LedgerEntry]:
+    """The ledger entries a batch booked, read by the ids of its rows (rejected ones included:
+    an entry's id is its row's, so none can be booked under another)."""
+    ids = [row[dataset.id_column] for rows in parts.values() for row in rows]
+    return entries_by_id(stack, "US", dataset.entry_kind, ids)
 
 
 @pytest.mark.parametrize("dataset", LEDGER_DATASETS, ids=lambda d: d.name)
@@ -207,7 +214,6 @@ def test_ledger_ingest_counts_every_row_once_whichever_write_fails(
     dataset: LedgerDataset,
     stack: Stack,
     s3: Any,
-    dynamodb: Any,
     deliver: Deliver,
     upload_snapshot: Callable[..., dict[str, Any]],
     sweep: Sweep,
@@ -215,22 +221,25 @@ def test_ledger_ingest_counts_every_row_once_whichever_write_fails(
     version, listed = _listed(stack, upload_snapshot)
     creators = {c for _, c in listed}
 
+    def parts(batch: str) -> dict[str, list[dict[str, Any]]]:
+        return dataset.parts(batch, version, listed)
+
     def upload(batch: str) -> Uploaded:
         return upload_batch(
-            s3,
-            stack.name_of("IngestBucket"),
-            dataset.folder(batch),
-            dataset.parts(batch, version, listed),
-            columns=dataset.columns,
+            s3, stack.name_of("IngestBucket"), dataset.folder(batch), parts(batch), columns=dataset.columns
         )
 
+    def booked(batch: str) -> list[tuple[str, int]]:
+        entries = _entries(stack, dataset, parts(batch))
+        every_entry.extend(entries)
+        return sorted((e.entry_id.removeprefix(f"{batch}-"), e.revenue_micros) for e in entries)
+
+    every_entry: list[LedgerEntry] = []
     before = _ledger_state(stack, creators)
     deliver(upload("ref"), "00000000000000FF")
     expected_delta = _delta(_ledger_state(stack, creators), before)
     expected_report = _batch_report(s3, stack, dataset.name, "ref")
-    expected_entries = [
-        (e.removeprefix("ref-"), m) for e, m in _entries(dynamodb, stack, dataset.entry_kind, "ref")
-    ]
+    expected_entries = booked("ref")
     assert expected_report[0]["rows_accepted"] == len(expected_entries) > 200
 
     def attempt_for(n: int) -> Callable[[], Any]:
@@ -241,8 +250,9 @@ def test_ledger_ingest_counts_every_row_once_whichever_write_fails(
     def check(n: int) -> None:
         assert _delta(_ledger_state(stack, creators), before) == expected_delta, f"fault at write {n}"
         assert _batch_report(s3, stack, dataset.name, f"f{n}") == expected_report, f"fault at write {n}"
-        entries = _entries(dynamodb, stack, dataset.entry_kind, f"f{n}")
-        assert [(e.removeprefix(f"f{n}-"), m) for e, m in entries] == expected_entries
+        assert booked(f"f{n}") == expected_entries, f"fault at write {n}"
+        # the earnings' aggregates (totals, late part, lines) equal every entry booked so far
+        assert aggregates_equal(stack, "US", every_entry) >= len(creators), f"fault at write {n}"
 
     sweep.run(attempt_for, check)
     assert sweep.faults >= 8, sweep.failed_at
@@ -445,4 +455,5 @@ def test_lambdas_retry_takes_over_the_claim_a_crashed_run_still_holds(
     (result,) = deliver(uploaded, "0000000000000C01", request_id="req-1")
     assert result["batches"][0]["duplicate"] is False
     assert _delta(_ledger_state(stack, creators), before) == expected
+    assert aggregates_equal_entries(stack, "US", ("2026-10", "2026-11"), sorted(creators))
     assert _batch_report(s3, stack, "revenue", "crash") == _batch_report(s3, stack, "revenue", "ref")

@@ -670,6 +670,10 @@ def _api(s: Scenario) -> None:
     assert s.api("GET", "/v1/toplists/US/pets?limit=1")[0] == 200
     assert s.api("GET", "/v1/creators/on1?market=US")[0] == 200
     assert s.api("GET", "/v1/creators/on1/statements/2026-10?market=US")[0] == 200
+    status, earned = s.api("GET", "/v1/creators/on1/earnings/2026-10?market=US")  # closed: its statement
+    assert (status, earned["closed"]) == (200, True)
+    status, earned = s.api("GET", "/v1/creators/on1/earnings/2026-12?market=US")  # open, nothing yet
+    assert (status, earned["closed"], earned["videos"]) == (200, False, [])
     assert s.api("GET", "/v1/rules")[0] == 200
     assert s.api("GET", "/v1/openapi.json")[0] == 200
     assert s.api("GET", "/v1/nothing")[0] == 404
@@ -749,7 +753,6 @@ def test_policies_grant_named_actions_on_this_stacks_resources_only(logical: str
     "key",
     [
         "ENTRY#US#R#r1",
-        "TOTAL#US#2026-10#on1#3",
         "BATCH#revenue/market=US/date=2026-11-27/b1/",
         "PAYOUT#US#2026-10",
     ],
@@ -761,6 +764,17 @@ def test_the_api_cannot_read_the_ledger_or_the_runs(key: str) -> None:
     for action in ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem"):
         assert not allowed(policy, Need(action, table, (("dynamodb:LeadingKeys", (key,)),))), (action, key)
     assert allowed(policy, Need("dynamodb:GetItem", table, (("dynamodb:LeadingKeys", ("LISTS#US",)),)))
+
+
+@pytest.mark.parametrize("key", ["TOTAL#US#2026-10#on1#3", "EARN#US#2026-10#on1#5"])
+def test_the_api_reads_a_creator_months_totals_and_lines_and_never_writes_them(key: str) -> None:
+    """Earnings (spec §8.2) are answered from the aggregates the ledger keeps, read-only."""
+    policy = grants(function_statements(STACK, "ApiFunction"))
+    table = _table_arn(STACK.name_of("StateTable"))
+    for action in ("dynamodb:Query", "dynamodb:BatchGetItem"):
+        assert allowed(policy, Need(action, table, (("dynamodb:LeadingKeys", (key,)),))), (action, key)
+    for action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
+        assert not allowed(policy, Need(action, table, (("dynamodb:LeadingKeys", (key,)),))), (action, key)
 
 
 def test_no_other_iam_resource_grants_admin_or_pass_role() -> None:

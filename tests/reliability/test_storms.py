@@ -19,10 +19,12 @@ from pulse import bootstrap
 from pulse.aws.eligibility_table import DynamoEligibilityStore
 from pulse.aws.ledger_table import DynamoLedgerStore
 from pulse.aws.list_table import DynamoListStore
+from pulse.money.earnings import MonthLines
 from pulse.money.ledger import Totals
 from pulse_cli.lambdas import invoke, s3_put_event
 from pulse_cli.template import Stack
 from pulse_cli.uploads import Uploaded, upload_batch
+from pulse_local.earnings_check import aggregates_equal_entries
 from tests.factories import REVENUE_COLUMNS, adjustment, creator, revenue, video
 from tests.reliability.state import fresh_account, lists_content, report_objects, table_items
 
@@ -162,6 +164,13 @@ def _ledger(stack: Stack) -> dict[tuple[str, str], Totals]:
     return {(m, f"c{i}"): ledger.totals("US", m, f"c{i}") for m in ("2026-10", "2026-11") for i in range(12)}
 
 
+def _earnings(stack: Stack) -> dict[tuple[str, str], MonthLines]:
+    ledger = DynamoLedgerStore(stack.name_of("StateTable"))
+    return {
+        (m, f"c{i}"): ledger.month_lines("US", m, f"c{i}") for m in ("2026-10", "2026-11") for i in range(12)
+    }
+
+
 def test_batches_that_arrive_in_any_order_leave_the_same_state(stack: Stack, s3: Any) -> None:
     """Snapshots of a dataset may arrive newest first, and ledger batches in any order: the
     eligibility, the published lists and every creator's totals come out the same."""
@@ -238,7 +247,9 @@ def test_batches_that_arrive_in_any_order_leave_the_same_state(stack: Stack, s3:
         for delivery in shuffled(ledger):
             delivery(stack)
         delivered += len(creators) + len(videos) + len(ledger)
-        outcomes.append((_eligibility(stack), lists_content(stack), _ledger(stack)))
+        creator_ids = [f"c{i}" for i in range(12)]
+        assert aggregates_equal_entries(stack, "US", ("2026-10", "2026-11"), creator_ids)
+        outcomes.append((_eligibility(stack), lists_content(stack), _ledger(stack), _earnings(stack)))
         assert outcomes[-1] == outcomes[0], f"order {order} left another state"
     assert sum(t.gross_micros for t in outcomes[0][2].values()) == sum(1_000 * i + 7 for i in range(90))
     assert delivered == ORDERS * 12

@@ -28,6 +28,7 @@ from pulse.aws.dynamo import Item, batch_get, batch_write, query_all
 from pulse.core.concurrency import bounded_map
 from pulse.lists.publication import ListVersion, Placement
 from pulse.lists.ranking import Ranked
+from pulse.money.ledger import Attribution
 
 VERSION_WIDTH = 10
 _PLACEMENT_SK = "P"
@@ -261,15 +262,19 @@ class DynamoListStore:
         )
         return {p.video_id: p for p in map(_placement_from, found)}
 
-    def creators_of(self, market: str, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        """Revenue attribution: the creator of each (list_version, video_id) listed in that version."""
+    def creators_of(self, market: str, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Attribution]:
+        """Revenue attribution: the creator (and the category) of each (list_version, video_id)
+        listed in that version."""
         found = batch_get(
-            self._table, [placement_key(market, v, video) for v, video in keys], "pk, creator_id", {}
+            self._table,
+            [placement_key(market, v, video) for v, video in keys],
+            "pk, creator_id, category",
+            {},
         )
-        creators: dict[tuple[str, str], str] = {}
+        creators: dict[tuple[str, str], Attribution] = {}
         for item in found:
             _, _, version, video_id = item["pk"]["S"].split("#", 3)
-            creators[(version, video_id)] = item["creator_id"]["S"]
+            creators[(version, video_id)] = Attribution(item["creator_id"]["S"], item["category"]["S"])
         return creators
 
     def _layout(self, market: str, version: str) -> _Layout:

@@ -33,6 +33,7 @@ from pulse.core.types import previous_month
 from pulse.money.ledger import Totals
 from pulse.money.month_end import MonthOrderError
 from pulse.money.payout import PayoutSummary, Statement
+from pulse.money.statement_document import document_key
 
 # The statement's integer fields go to DynamoDB as numbers, the rest as strings.
 _NUMBERS = frozenset(f.name for f in dataclasses.fields(Statement) if f.type == "int")
@@ -188,6 +189,30 @@ class DynamoPayoutStore:
 class S3PayoutReports:
     def __init__(self, bucket: str) -> None:
         self._bucket = bucket
+
+    def write_document(self, market: str, month: str, creator_id: str, document: bytes) -> None:
+        """A statement's document (`statement_document.py`), beside the month's statements.csv."""
+        clients.s3().put_object(
+            Bucket=self._bucket,
+            Key=document_key(market, month, creator_id),
+            Body=document,
+            ContentType="application/json",
+        )
+
+    def document_link(self, market: str, month: str, creator_id: str, expires_in: int) -> str | None:
+        """A GET link to a statement's document, None if it has none (a month closed before
+        documents were written). The link is signed here, with this function's credentials."""
+        key = document_key(market, month, creator_id)
+        try:
+            clients.s3().head_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        link: str = clients.s3().generate_presigned_url(
+            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in
+        )
+        return link
 
     def write(self, market: str, month: str, statements_csv: Path, summary: PayoutSummary) -> None:
         prefix = f"payouts/market={market}/month={month}/"

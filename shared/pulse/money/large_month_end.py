@@ -10,8 +10,9 @@ writes in time.
   to the work location;
 - `check`: the tallies added up, every invariant of §2.5 checked on the sum: raises before anything
   is published;
-- `publish_range`, `finish`: the statements to the table a range at a time, then `statements.csv`
-  (the ranges' rows in creator order), `summary.json`, `PayoutRunCompleted`, the claim completed;
+- `publish_range`, `finish`: the statements to the table and their documents a range at a time,
+  then `statements.csv` (the ranges' rows in creator order), `summary.json`, `PayoutRunCompleted`,
+  the claim completed;
 - `release`: a failed execution frees the claim it holds, so that the month can run again.
 
 The results are the single invocation's for the same data: the same statement function over the
@@ -44,6 +45,7 @@ from pulse.money.month_end import (
     write_statements,
 )
 from pulse.money.payout import CSV_FIELDS, PayoutSummary, Tally, summary_of, tally
+from pulse.money.statement_document import write_documents
 
 MONTH_END = "month-end"  # the claims' token, as the single invocation's: done by either is done
 
@@ -228,12 +230,14 @@ def check(run: MachineRun, ranges: Sequence[CreatorRange], deps: LargeMonthEnd) 
 
 
 def publish_range(run: MachineRun, creators: CreatorRange, deps: LargeMonthEnd) -> None:
-    """The range's statements to the table (the same items as the single invocation's)."""
+    """The range's statements to the table and their documents (the single invocation's)."""
     me = deps.month_end
     with tempfile.TemporaryDirectory(dir=me.workdir, prefix="pulse-payout-publish-") as tmp:
         spill = Path(tmp, "statements.jsonl")
         deps.work.fetch(run, creators.index, "statements.jsonl", spill)
         me.store.save_statements(run.market, run.month, read_statements(spill))
+        terms = terms_for(run.market, me.rules)
+        write_documents(read_statements(spill), terms, me.lines, me.documents)
 
 
 def finish(run: MachineRun, ranges: Sequence[CreatorRange], deps: LargeMonthEnd) -> PayoutSummary:

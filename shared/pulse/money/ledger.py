@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from pydantic import ConfigDict
 
@@ -59,6 +59,11 @@ class LedgerEntry:
     @property
     def adjustments_micros(self) -> int:
         return self.revenue_micros if self.kind == "adjustment" else 0
+
+    @property
+    def late_micros(self) -> int:
+        """The revenue of a row booked into a later month than its own (spec §2.4, §8.2)."""
+        return self.gross_micros if self.month != self.own_month else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +112,16 @@ class AdjustmentsOutcome(Outcome):
     last_closed_month: str | None
 
 
+class Attribution(NamedTuple):
+    """Whom a revenue row is attributed to, and the category its video was listed under."""
+
+    creator_id: str
+    category: str
+
+
 class Placements(Protocol):
-    def creators_of(self, market: str, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        """The creator of each (list_version, video_id) that was on that list version."""
+    def creators_of(self, market: str, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Attribution]:
+        """The creator (and category) of each (list_version, video_id) on that list version."""
         ...
 
 
@@ -188,8 +200,8 @@ class RevenueApplier:
             entries, by_id = [], {}
             for accepted in chunk:
                 row = accepted.row
-                creator = creators.get((row.list_version, row.video_id))
-                if creator is None:
+                attributed = creators.get((row.list_version, row.video_id))
+                if attributed is None:
                     reject(
                         accepted,
                         Rejection(
@@ -203,7 +215,7 @@ class RevenueApplier:
                     kind="revenue",
                     entry_id=row.row_id,
                     market=market,
-                    creator_id=creator,
+                    creator_id=attributed.creator_id,
                     month=booking_month(row.served_date[:7], last_closed),
                     own_month=row.served_date[:7],
                     revenue_micros=row.revenue_micros,
@@ -214,6 +226,7 @@ class RevenueApplier:
                         "video_id": row.video_id,
                         "list_version": row.list_version,
                         "campaign_id": row.campaign_id,
+                        "category": attributed.category,
                     },
                 )
                 entries.append(entry)

@@ -7,7 +7,8 @@
 3. compute every statement from the month's totals and the previous month's closing balances,
    in creator order, into local files, and check the invariants: if one fails, the run fails
    loudly and publishes nothing (the month stays closed);
-4. store the statements, write `statements.csv` and `summary.json`, announce `PayoutRunCompleted`.
+4. store the statements, write each statement's document (`statement_document.py`), then
+   `statements.csv` and `summary.json`, and announce `PayoutRunCompleted`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pulse.core.runs import ClaimStore, RunResult, run_once
 from pulse.core.types import next_month, previous_month
 from pulse.money.ledger import Totals
 from pulse.money.payout import CSV_FIELDS, PayoutSummary, PayoutTerms, Statement, statement, summarize
+from pulse.money.statement_document import DocumentStore, LinesSource, write_documents
 
 
 class MonthOrderError(RuntimeError):
@@ -72,6 +74,8 @@ class MonthEnd:
     reports: PayoutReports
     events: EventPublisher
     rules: Rules
+    lines: LinesSource  # the ledger's lines of each creator-month, for the statement documents
+    documents: DocumentStore
     workdir: str | None = None
     lease_seconds: int = 900
 
@@ -142,6 +146,7 @@ def _run(market: str, month: str, deps: MonthEnd) -> PayoutSummary:
             read_statements(spill), market, month, terms
         )  # raises before anything is published
         deps.store.save_statements(market, month, read_statements(spill))
+        write_documents(read_statements(spill), terms, deps.lines, deps.documents)
         deps.reports.write(market, month, csv_path, summary)
     deps.events.publish("PayoutRunCompleted", [summary.as_json()])
     return summary

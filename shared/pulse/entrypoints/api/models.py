@@ -46,6 +46,17 @@ class SnapshotResponse(BaseModel):
     expires_in: int
 
 
+class DocumentResponse(BaseModel):
+    """A statement's document (the statement itemised, with the payout explained), as a
+    short-lived link to it."""
+
+    creator_id: str
+    market: str
+    month: str
+    url: str
+    expires_in: int
+
+
 class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -99,3 +110,43 @@ class CampaignResponse(BaseModel):
     priority: int
     status: str
     updated_at: str
+
+
+class VideoEarnings(BaseModel):
+    video_id: str
+    category: str
+    impressions: int
+    revenue_micros: int
+
+
+class CampaignEarnings(BaseModel):
+    campaign_id: str
+    impressions: int
+    revenue_micros: int
+
+
+class AdjustmentEarnings(BaseModel):
+    adjustment_id: str
+    revenue_micros: int
+    reason: str
+
+
+class EarningsResponse(BaseModel):
+    """Spec §8.2: a creator's month so far; the lines sum exactly to the totals."""
+
+    creator_id: str
+    market: str
+    month: str
+    currency: str
+    closed: bool
+    gross_revenue_micros: int
+    adjustments_micros: int
+    net_revenue_micros: int
+    creator_share_bps: int
+    creator_share_micros: int
+    impressions: int
+    late_revenue_micros: int
+    videos: list[VideoEarnings]
+    campaigns: list[CampaignEarnings]
+    adjustments: list[AdjustmentEarnings]
+    rules_version: str

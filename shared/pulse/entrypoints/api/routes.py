@@ -12,6 +12,7 @@ so no user identifier of any kind can reach it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Annotated, Any
 
@@ -31,6 +32,8 @@ from pulse.entrypoints.api.models import (
     BatchResponse,
     CampaignResponse,
     CreatorResponse,
+    DocumentResponse,
+    EarningsResponse,
     ErrorResponse,
     PlacementResponse,
     SnapshotResponse,
@@ -39,6 +42,8 @@ from pulse.entrypoints.api.models import (
 )
 from pulse.entrypoints.api.request_body import MAX_BODY_BYTES, body_bytes, is_utf8, strict_json
 from pulse.lists.cursor import BadCursor, decode_cursor, encode_cursor
+from pulse.money.earnings import earnings, terms_of
+from pulse.money.month_end import terms_for
 from pulse.money.payout import Statement
 from pulse.observability import logger, lookups_served
 
@@ -337,6 +342,68 @@ def get_statement(
     if found is None:
         raise ApiError(404, "statement_not_found", f"no statement for {creator_id} in {market} for {month}")
     return found
+
+
+@app.get(
+    "/v1/creators/<creator_id>/statements/<month>/document",
+    responses={
+        **ANSWERS,
+        200: {
+            "description": "A short-lived link to the statement's document",
+            "content": {"application/json": {"model": DocumentResponse}},
+        },
+    },
+)
+def get_statement_document(
+    creator_id: Annotated[str, Path(pattern=ID)],
+    month: Annotated[str, Path(pattern=MONTH)],
+    market: Annotated[str, Query(pattern=MARKET)],
+) -> DocumentResponse:
+    """The statement a creator can read (`money/statement_document.py`), written by the month
+    end: 404 when there is no statement, or none written for it (a month closed before documents
+    were). One HeadObject; the link is signed here."""
+    _only("market")
+    services = api_services()
+    expires_in = services.snapshot_link_seconds
+    url = services.statement_documents.document_link(_market(market), month, creator_id, expires_in)
+    if url is None:
+        raise ApiError(
+            404, "document_not_found", f"no statement document for {creator_id} in {market} for {month}"
+        )
+    return DocumentResponse(creator_id=creator_id, market=market, month=month, url=url, expires_in=expires_in)
+
+
+@app.get(
+    "/v1/creators/<creator_id>/earnings/<month>",
+    responses={
+        **ANSWERS,
+        200: {
+            "description": "The month so far",
+            "content": {"application/json": {"model": EarningsResponse}},
+        },
+    },
+)
+def get_earnings(
+    creator_id: Annotated[str, Path(pattern=ID)],
+    month: Annotated[str, Path(pattern=MONTH)],
+    market: Annotated[str, Query(pattern=MARKET)],
+) -> EarningsResponse:
+    """Spec §8.2, from the aggregates the ledger keeps with its entries (docs/design.md,
+    "Earnings"): 10 requests for an open month, 11 for a closed one, one more for a creator
+    without entries that month."""
+    _only("market")
+    services = api_services()
+    last_closed = services.payouts.last_closed(_market(market))
+    closed = last_closed is not None and month <= last_closed
+    kept = services.ledger.month_lines(market, month, creator_id)
+    found = services.payouts.statement(market, month, creator_id) if closed else None
+    if kept.empty and found is None and services.eligibility.get(market, creator_id) is None:
+        raise ApiError(404, "creator_not_found", f"no creator {creator_id} in {market}")
+    terms = terms_for(market, services.rules)
+    answer = earnings(creator_id, month, kept, terms_of(found, terms) if found else terms, closed=closed)
+    if found is not None and not answer.matches(found):
+        logger.error("earnings differ from the statement", extra={"creator_id": creator_id, "month": month})
+    return EarningsResponse.model_validate(dataclasses.asdict(answer))
 
 
 def _campaign(campaign: Any) -> CampaignResponse:

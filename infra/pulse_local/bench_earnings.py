@@ -1,0 +1,153 @@
+"""The earnings section of `make bench` (issue 16): AWS requests per earnings lookup through the
+API's handler, and what the lines cost the ledger's writes, per revenue row.
+
+- lookups: `GET /v1/creators/{id}/earnings/{month}` through `api.handler` on moto, for a hot
+  creator's open month and its closed month, every AWS request counted;
+- writes: 500 revenue rows (20 creators, one of them with half the rows; 200 videos, 12
+  campaigns) recorded by `DynamoLedgerStore.record` on moto, its TransactWriteItems requests and
+  their items counted. "Before" is the transaction shape before the lines (a check, the entries,
+  one update per distinct totals shard; `record()`'s grouping of then) computed on the same rows,
+  not measured with the old code.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import zlib
+from collections import Counter
+from typing import Any
+
+from pulse_local.bench_api import FUNCTIONS_DIR
+
+ROWS = 500
+
+
+def _entries(month: str) -> list[Any]:
+    from pulse.money.ledger import LedgerEntry  # noqa: PLC0415
+
+    rng = random.Random(16)
+    entries = []
+    for i in range(ROWS):
+        creator = "hot" if i % 2 == 0 else f"c{rng.randrange(19)}"
+        video = f"v{rng.randrange(200):03d}"
+        detail = {"video_id": video, "campaign_id": f"k{rng.randrange(12)}", "category": "pets"}
+        entries.append(
+            LedgerEntry(
+                "revenue", f"r{month}-{i:05d}", "US", creator, month, month, 1_000 + i, 10, "bench", detail
+            )
+        )
+    return entries
+
+
+def _before(entries: list[Any], shards: int = 8) -> tuple[int, int]:
+    """(transactions, items) of the shape before the lines, grouped by record()'s rule of then:
+    entries + distinct totals + the check + one more must fit in 100, per call of 500 rows."""
+    transactions = items = 0
+    for start in range(0, len(entries), 500):
+        group = 0
+        totals: set[tuple[str, str, int]] = set()
+        for e in entries[start : start + 500]:
+            key = (e.month, e.creator_id, zlib.crc32(e.entry_id.encode()) % shards)
+            if group + len(totals | {key}) + 2 > 100:
+                transactions += 1
+                items += group + len(totals) + 1
+                group, totals = 0, set()
+            group += 1
+            totals.add(key)
+        if group:
+            transactions += 1
+            items += group + len(totals) + 1
+    return transactions, items
+
+
+def earnings_counts() -> dict[str, Any]:
+    from moto import mock_aws  # noqa: PLC0415
+
+    from pulse import bootstrap  # noqa: PLC0415
+    from pulse.aws import clients  # noqa: PLC0415
+    from pulse.aws.ledger_table import DynamoLedgerStore  # noqa: PLC0415
+    from pulse.aws.market_markers import closed_key  # noqa: PLC0415
+    from pulse_cli.lambdas import LambdaContext  # noqa: PLC0415
+    from pulse_cli.template import Stack  # noqa: PLC0415
+    from pulse_local.apigw import rest_event  # noqa: PLC0415
+    from pulse_local.bench_worker import RequestCounter  # noqa: PLC0415
+    from pulse_local.resources import create_resources  # noqa: PLC0415
+
+    any_credential = "bench"  # moto accepts any credentials
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": any_credential,
+            "AWS_SECRET_ACCESS_KEY": any_credential,
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    )
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    sys.path.insert(0, FUNCTIONS_DIR)
+    import api  # noqa: PLC0415
+
+    context: Any = LambdaContext(function_name="bench")
+    written: Counter[str] = Counter()
+
+    def count_items(params: dict[str, Any], **_: Any) -> None:  # one per TransactWriteItems call
+        written["requests"] += 1
+        written["items"] += len(params["TransactItems"])
+
+    with mock_aws():
+        bootstrap.reset()
+        stack = Stack()
+        create_resources(stack)
+        table = stack.name_of("StateTable")
+        os.environ["STATE_TABLE"] = table
+        os.environ["LISTS_BUCKET"] = stack.name_of("ListsBucket")
+        ledger = DynamoLedgerStore(table)
+        clients.dynamodb().meta.events.register(
+            "provide-client-params.dynamodb.TransactWriteItems", count_items
+        )
+        october = _entries("2026-10")
+        for start in range(0, ROWS, 500):  # as the applier does: 500 rows a unit of work
+            ledger.record(october[start : start + 500])
+        clients.dynamodb().meta.events.unregister(
+            "provide-client-params.dynamodb.TransactWriteItems", count_items
+        )
+        ledger.record(_entries("2026-11")[:200])
+        clients.dynamodb().put_item(
+            TableName=table, Item={**closed_key("US"), "last_closed": {"S": "2026-10"}}
+        )
+        bootstrap.reset()
+        counter = RequestCounter()
+        token = clients.use_budget("api")  # the clients the API's invocations use
+        counter.attach()
+        clients.restore_budget(token)
+
+        def asked(month: str) -> dict[str, int]:
+            counter.counts.clear()
+            answer = api.handler(rest_event("GET", f"/v1/creators/hot/earnings/{month}?market=US"), context)
+            assert answer["statusCode"] == 200, answer
+            return dict(counter.counts)
+
+        asked("2026-11")  # a warm container
+        lookups = {"open": asked("2026-11"), "closed": asked("2026-10")}
+        bootstrap.reset()
+    before_requests, before_items = _before(october)
+    return {
+        "lookups": lookups,
+        "before": (before_requests / ROWS, before_items / ROWS),
+        "after": (written["requests"] / ROWS, written["items"] / ROWS),
+    }
+
+
+def bench_earnings() -> None:
+    counts = earnings_counts()
+    print("Earnings (GET /v1/creators/{id}/earnings/{month}, ledger writes)")
+    for month, ops in counts["lookups"].items():
+        print(
+            f"  AWS requests per earnings lookup, {month} month of a hot creator: {sum(ops.values())} {ops}"
+        )
+    (before_r, before_i), (after_r, after_i) = counts["before"], counts["after"]
+    print(
+        f"  per revenue row ({ROWS:,} rows, 20 creators, one with half of them, 200 videos, 12 campaigns):"
+        f" TransactWriteItems requests {before_r:.3f} before (computed) -> {after_r:.3f} after (measured);"
+        f" item writes {before_i:.2f} -> {after_i:.2f}"
+    )
