@@ -33,11 +33,12 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from pulse.aws.ledger_table import TOTAL_SHARDS
+from pulse.aws.ledger_table import EARN_SHARDS, TOTAL_SHARDS
 from pulse.aws.list_table import RANKS_PER_KEY
 from pulse.aws.s3_batches import RANGE_BYTES
 from pulse.core.rules import load_rules
 from pulse.lists.ranking import top_k
+from pulse.money.statement_document import DOCUMENT_WORKERS
 from pulse_cli.template import ROOT, Stack
 
 D = Decimal
@@ -111,6 +112,7 @@ DYNAMODB_PARTITION_WCU = 1_000  # DynamoDB Developer Guide, "Partitions and data
 DYNAMODB_PARTITION_RCU = 3_000  # "Best practices for designing partition keys": a partition's
 S3_PREFIX_PUTS_PER_S = 3_500  # S3 User Guide, "Best practices design patterns: optimizing Amazon S3
 S3_PREFIX_GETS_PER_S = 5_500  # performance": requests a second a prefix
+# (a month's statement documents share one prefix: S3 splits a busy prefix, not counted on here)
 # --- us-east-1 list prices
 LAMBDA_USD_PER_GB_S = D("0.0000133334")  # AWS Lambda pricing, arm64
 LAMBDA_USD_PER_REQUEST = D("0.20") / 10**6  # AWS Lambda pricing
@@ -173,6 +175,8 @@ PARENT_TRANSITIONS = 10  # the parent execution's states, either machine, polls 
 CHILD_TRANSITIONS = 2  # a child execution: its Task state and its end (retries add)
 EVENTS_PER_TRANSITION = 5  # history events a state adds (entered, scheduled, started, done, exited)
 FIXED_INVOCATIONS = 4  # outside the Maps: claim/plan, (start and poll the ranking), prepare, finish
+DYNAMODB_REQUEST_MS = 5  # NOT measured: a BatchGetItem or a Query of one partition, in-Region
+S3_PUT_MS = 25  # NOT measured: a PutObject of a few KB, in-Region
 HEADROOM = D("0.8")  # a hard limit is used to 80% at most (20% kept in hand, as the README does)
 
 VIDEO_SIZES = (10**7, 10**8, 10**9)
@@ -516,24 +520,43 @@ def statements_write(creators: int, children: int, max_writers: int, m: Measured
     return Writes(Phase("statements written", seconds, bound), started, useful, seconds * started / children)
 
 
+DOCUMENT_READS = 1 + EARN_SHARDS  # a creator-month's totals (one BatchGetItem) and lines (a Query a shard)
+
+
+def documents_write(creators: int, writers: int) -> Phase:
+    """Each statement's document: its lines read (the BatchGetItem, then the line shards' Queries
+    at once) and put, DOCUMENT_WORKERS at a time in each of `writers` invocations."""
+    latency_ms = 2 * DYNAMODB_REQUEST_MS + S3_PUT_MS
+    rate = D(writers * DOCUMENT_WORKERS * 1000) / latency_ms
+    seconds, bound = max(
+        (
+            D(creators) / rate,
+            f"{writers} writer(s) × {DOCUMENT_WORKERS} in flight, {latency_ms} ms a document (not measured)",
+        ),
+        (D(creators) / S3_PREFIX_PUTS_PER_S, f"one S3 prefix, {S3_PREFIX_PUTS_PER_S:,} PUT/s"),
+    )
+    return Phase("statement documents", seconds, bound)
+
+
 def month_end_single(creators: int, m: Measured = MEASURED) -> Estimate:
     read, units = month_reads(creators, creators * creator_read_us(m) / 10**6, m)
     write = statements_write(creators, 1, 1, m).phase
-    seconds = read.seconds + write.seconds
+    documents = documents_write(creators, 1)
+    seconds = read.seconds + write.seconds + documents.seconds
     return Estimate(
         "month end",
         creators,
         "single invocation",
-        (read, write),
+        (read, write, documents),
         (timeout("the invocation", seconds),),
         lambda_invocations=1,
         lambda_gb_s=seconds * gb(PAYOUT_MEMORY_MB),
         transitions=0,
         s3_gets=0,
-        s3_puts=puts(creators * STATEMENT_CSV_BYTES) + 1,
+        s3_puts=puts(creators * STATEMENT_CSV_BYTES) + 1 + creators,
         write_units=creators + 3,  # and the claim, the close, the claim completed
         write_requests=ceil(D(creators) / 25) + 3,
-        read_units=units,
+        read_units=units + creators * DOCUMENT_READS,  # a unit a request at least (strongly consistent)
         athena_bytes=0,
     )
 
@@ -551,28 +574,35 @@ def month_end_state_machine(
     cpu_s = waves * min(creators, CREATORS_PER_RANGE) * creator_read_us(m) / 10**6
     read, units = month_reads(creators, cpu_s, m)
     writes = statements_write(creators, ranges, running(ranges, publish_max), m)
+    documents = documents_write(creators, running(ranges, publish_max))
     range_s = read.seconds / waves
+    # a range's writer writes its statements, then their documents
+    writer_s = writes.child_s + documents.seconds * running(ranges, publish_max) / ranges
     return Estimate(
         "month end",
         creators,
         "state machine",
-        (read, writes.phase),
+        (read, writes.phase, documents),
         (
             timeout("a range", range_s),
-            timeout("a range's writer", writes.child_s),
+            timeout("a range's writer", writer_s),
             account(max(at_once, writes.started)),
-            *machine_caps(read.seconds + writes.phase.seconds, PARENT_TRANSITIONS),
+            *machine_caps(read.seconds + writes.phase.seconds + documents.seconds, PARENT_TRANSITIONS),
         ),
         lambda_invocations=2 * ranges + FIXED_INVOCATIONS,
-        lambda_gb_s=ranges * (range_s + writes.child_s) * gb(PAYOUT_MEMORY_MB),
+        lambda_gb_s=ranges * (range_s + writer_s) * gb(PAYOUT_MEMORY_MB),
         transitions=PARENT_TRANSITIONS + CHILD_TRANSITIONS * 2 * ranges,
         # each range's statements and sums out, read back by the check and by its writer;
         # statements.csv put together from the ranges' (UploadPartCopy), summary.json
         s3_gets=2 * ranges,
-        s3_puts=ranges * (puts(min(creators, CREATORS_PER_RANGE) * STATEMENT_CSV_BYTES) + 1) + ranges + 2 + 1,
+        s3_puts=ranges * (puts(min(creators, CREATORS_PER_RANGE) * STATEMENT_CSV_BYTES) + 1)
+        + ranges
+        + 2
+        + 1
+        + creators,  # and a document a statement
         write_units=creators + 3,
         write_requests=ceil(D(creators) / 25) + 3,
-        read_units=units,
+        read_units=units + creators * DOCUMENT_READS,
         athena_bytes=0,
     )
 

@@ -1,7 +1,8 @@
 """Earnings against statements and entries (spec §8.2), through the API as a creator calls it.
 
 - `closed_month_equals_statements`: for every statement of a closed month (its `statements.csv`),
-  `GET /v1/creators/{id}/earnings/{month}` equals it field for field, and its lines add up;
+  `GET /v1/creators/{id}/earnings/{month}` equals it field for field, and its lines add up; the
+  statement's document (its route gives the link) holds the same fields and the same lines;
 - `open_month_equals_entries`: for every creator with entries in an open month, the answer equals
   the month's ledger entries folded (totals and every line), and its lines add up.
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import fields
@@ -24,6 +26,8 @@ from pulse.aws.ledger_table import DynamoLedgerStore, entry_from_item, entry_key
 from pulse.aws.payout_table import DynamoPayoutStore
 from pulse.money.earnings import STATEMENT_FIELDS, lines_of
 from pulse.money.ledger import LedgerEntry
+from pulse.money.payout import CSV_FIELDS
+from pulse.money.statement_document import document_key
 from pulse_cli.template import Stack
 
 Get = Callable[[str], tuple[int, Any]]  # a path of the API -> (status, JSON body)
@@ -63,8 +67,25 @@ def closed_month_equals_statements(stack: Stack, get: Get, market: str, month: s
         differ = [name for name in STATEMENT_FIELDS if str(answer[name]) != row[name]]
         if differ or not answer["closed"]:
             raise EarningsDiffer(f"{row['creator_id']} {month}: {differ or 'closed'} differ: {answer} {row}")
+        _document_equals(stack, get, row, answer)
         count += 1
     return count
+
+
+def _document_equals(stack: Stack, get: Get, row: dict[str, str], answer: dict[str, Any]) -> None:
+    """The statement's document (through its route's link) holds the statement's row and the
+    earnings' lines."""
+    creator, market, month = row["creator_id"], row["market"], row["month"]
+    status, link = get(f"/v1/creators/{creator}/statements/{month}/document?market={market}")
+    key = document_key(market, month, creator)
+    if status != 200 or key.rsplit("/", 1)[1] + "?" not in link["url"]:
+        raise EarningsDiffer(f"{creator} {month}: no link to its document: {status} {link}")
+    body = clients.s3().get_object(Bucket=stack.name_of("ReportsBucket"), Key=key)["Body"].read()
+    document = json.loads(body)
+    differ = [name for name in CSV_FIELDS if str(document[name]) != row[name]]
+    differ += [name for name in ("videos", "campaigns", "adjustments") if document[name] != answer[name]]
+    if differ:
+        raise EarningsDiffer(f"{creator} {month}: the document's {differ} differ: {document} {row}")
 
 
 def open_month_equals_entries(stack: Stack, get: Get, market: str, month: str) -> int:

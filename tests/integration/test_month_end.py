@@ -168,3 +168,42 @@ def test_bad_requests_are_refused(stack: Stack) -> None:
         invoke(stack, "PayoutFunction", {"month": "2026-10", "extra": 1})
     with pytest.raises(ValueError, match="not programme markets"):
         invoke(stack, "PayoutFunction", {"month": "2026-10", "markets": ["ZZ"]})
+
+
+def test_every_statement_has_a_document_a_creator_can_read_through_a_short_lived_link(
+    stack: Stack, s3: Any
+) -> None:
+    _book(stack, "2026-10", "big", 150_000_015)
+    _book(stack, "2026-10", "big", -15, kind="adjustment")
+    _book(stack, "2026-10", "small", 1_000_001)
+    _book(stack, "2026-10", "clawed", -3_000_000, kind="adjustment")
+    _payout(stack, "2026-10")
+    rows = {
+        r["creator_id"]: r
+        for r in csv.DictReader(io.StringIO(_report(s3, stack, "2026-10", "statements.csv")))
+    }
+    for creator, row in rows.items():
+        document = json.loads(_report(s3, stack, "2026-10", f"statements/{creator}.json"))
+        assert {name: str(document[name]) for name in CSV_FIELDS} == row
+    small = json.loads(_report(s3, stack, "2026-10", "statements/small.json"))
+    assert small["payout"]["reason"].startswith("Nothing is paid")
+    assert small["videos"] == [
+        {"video_id": "", "category": "", "impressions": 10, "revenue_micros": 1_000_001}
+    ]
+    clawed = json.loads(_report(s3, stack, "2026-10", "statements/clawed.json"))
+    assert clawed["status"] == "negative_balance"
+    assert clawed["adjustments"][0]["revenue_micros"] == -3_000_000
+
+    def document(path: str) -> tuple[int, dict[str, Any]]:
+        response = invoke(stack, "ApiFunction", rest_event("GET", path))
+        return response["statusCode"], json.loads(response["body"])
+
+    status, answer = document("/v1/creators/small/statements/2026-10/document?market=US")
+    assert (status, answer["expires_in"]) == (200, 300)
+    assert "/payouts/market%3DUS/month%3D2026-10/statements/small.json?" in answer["url"] or (
+        "/payouts/market=US/month=2026-10/statements/small.json?" in answer["url"]
+    )
+    assert "X-Amz-Expires=300" in answer["url"]
+    status, answer = document("/v1/creators/nobody/statements/2026-10/document?market=US")
+    assert (status, answer["error"]["code"]) == (404, "document_not_found")
+    assert document("/v1/creators/small/statements/2026-10/document")[0] == 400  # the market is required

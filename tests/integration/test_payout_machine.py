@@ -161,11 +161,21 @@ def _report(stack: Stack, month: str, name: str) -> str | None:
     return body["Body"].read().decode()
 
 
+def _documents(stack: Stack, month: str) -> dict[str, bytes]:
+    """The month's statement documents, by key."""
+    s3 = boto3.client("s3", region_name=REGION)
+    bucket, prefix = stack.name_of("ReportsBucket"), f"payouts/market=US/month={month}/statements/"
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
+    return {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
+
+
 def _results(stack: Stack, month: str) -> tuple[Any, ...]:
     return (
         _statements(stack, month),
         _report(stack, month, "statements.csv"),
         _report(stack, month, "summary.json"),
+        _documents(stack, month),
     )
 
 
@@ -267,7 +277,7 @@ def test_a_broken_invariant_publishes_nothing_and_releases_the_claim(
     monkeypatch.setattr(month_end, "statement", off_by_one)
     failed = _on_machine(machine, "2026-09")
     assert failed["status"] == "FAILED"
-    assert _results(machine, "2026-09") == ([], None, None)
+    assert _results(machine, "2026-09") == ([], None, None, {})
     assert events() == []
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     table = machine.name_of("StateTable")

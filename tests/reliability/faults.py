@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -58,9 +59,23 @@ class FaultAt:
             model.name,
         )
 
-    def plan(self) -> list[tuple[str, int]]:
-        """Every write recorded, as the (operation, occurrence) targets of faults to come."""
-        return [(op, self.writes[: i + 1].count(op)) for i, op in enumerate(self.writes)]
+    def plan(self, longest_run: int | None = None) -> list[tuple[str, int]]:
+        """Every write recorded, as the (operation, occurrence) targets of faults to come. With
+        `longest_run`, a longer run of one operation in a row (a month end's hundreds of statement
+        documents, each its own PutObject and alike) is faulted at its first two writes, its middle
+        one and its last two, instead of at every one."""
+        targets = [(op, self.writes[: i + 1].count(op)) for i, op in enumerate(self.writes)]
+        if longest_run is None:
+            return targets
+        kept: list[tuple[str, int]] = []
+        for _, run in itertools.groupby(targets, key=lambda target: target[0]):
+            writes = list(run)
+            if len(writes) > longest_run:
+                writes = [
+                    writes[i] for i in sorted({0, 1, len(writes) // 2, len(writes) - 2, len(writes) - 1})
+                ]
+            kept += writes
+        return kept
 
 
 Hook = TypeVar("Hook", bound=Callable[..., None])

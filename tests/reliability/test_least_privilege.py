@@ -670,6 +670,8 @@ def _api(s: Scenario) -> None:
     assert s.api("GET", "/v1/toplists/US/pets?limit=1")[0] == 200
     assert s.api("GET", "/v1/creators/on1?market=US")[0] == 200
     assert s.api("GET", "/v1/creators/on1/statements/2026-10?market=US")[0] == 200
+    assert s.api("GET", "/v1/creators/on1/statements/2026-10/document?market=US")[0] == 200
+    assert s.api("GET", "/v1/creators/on1/statements/2026-09/document?market=US")[0] == 404
     status, earned = s.api("GET", "/v1/creators/on1/earnings/2026-10?market=US")  # closed: its statement
     assert (status, earned["closed"]) == (200, True)
     status, earned = s.api("GET", "/v1/creators/on1/earnings/2026-12?market=US")  # open, nothing yet

@@ -23,6 +23,9 @@ from pulse.money.earnings import MonthLines, earnings, lines_add_up, terms_of
 from pulse.money.payout import InvariantBroken, PayoutTerms, Statement
 
 FORMAT = "pulse-statement/1"
+# Documents in flight in one invocation: each waits on DynamoDB (its lines, a Query a shard at once)
+# and S3, not on the CPU (make capacity: the month end's time with them).
+DOCUMENT_WORKERS = 32
 
 
 class LinesSource(Protocol):
@@ -90,7 +93,7 @@ def write_documents(  # what to write, where from, where to
     terms: PayoutTerms,
     lines: LinesSource,
     store: DocumentStore,
-    workers: int = 8,
+    workers: int = DOCUMENT_WORKERS,
 ) -> int:
     """Every statement's document, `workers` at a time; returns how many were written."""
 
