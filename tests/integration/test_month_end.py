@@ -183,8 +183,8 @@ def test_every_statement_has_a_document_a_creator_can_read_through_a_short_lived
         for r in csv.DictReader(io.StringIO(_report(s3, stack, "2026-10", "statements.csv")))
     }
     for creator, row in rows.items():
-        document = json.loads(_report(s3, stack, "2026-10", f"statements/{creator}.json"))
-        assert {name: str(document[name]) for name in CSV_FIELDS} == row
+        written = json.loads(_report(s3, stack, "2026-10", f"statements/{creator}.json"))
+        assert {name: str(written[name]) for name in CSV_FIELDS} == row
     small = json.loads(_report(s3, stack, "2026-10", "statements/small.json"))
     assert small["payout"]["reason"].startswith("Nothing is paid")
     assert small["videos"] == [
