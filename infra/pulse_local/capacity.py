@@ -531,7 +531,8 @@ def documents_write(creators: int, writers: int) -> Phase:
     seconds, bound = max(
         (
             D(creators) / rate,
-            f"{writers} writer(s), {DOCUMENT_WORKERS} in flight each, {latency_ms} ms a document (not measured)",
+            f"{writers} writer(s), {DOCUMENT_WORKERS} in flight each, {latency_ms} ms a document"
+            " (not measured)",
         ),
         (D(creators) / S3_PREFIX_PUTS_PER_S, f"one S3 prefix, {S3_PREFIX_PUTS_PER_S:,} PUT/s"),
     )
