@@ -1,7 +1,7 @@
 """Two speed-ups of moto's DynamoDB, for the local stack and the benchmarks. Each changes the test
 double, never the code under test, and keeps moto's answers.
 
-A faster rollback for moto's TransactWriteItems:
+A faster rollback for moto's TransactWriteItems, one transaction at a time:
 
 moto 5 backs up every table a transaction touches with `copy.deepcopy` before applying it, so
 each transaction costs time in proportion to the whole table: a million ledger entries would
@@ -24,6 +24,11 @@ import threading
 from typing import Any
 
 _partition = threading.local()  # the (table, hash key) a table Query on this thread asks for
+# DynamoDB runs transactions in isolation; moto does not. Two at once on the same item (a ledger's
+# sharded totals, a creator's lines: the ingest writes from worker threads, the server serves
+# requests on threads) could interleave, and a cancelled one's rollback would put back an item as
+# it was before the other's increment, losing it. One transaction at a time here.
+_one_transaction = threading.Lock()
 
 
 def install() -> None:
@@ -84,6 +89,10 @@ def _install_transactions() -> None:
     setattr(models, "copy", _KeepTables)  # noqa: B010  # the name moto's module looks up
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        with _one_transaction:
+            _transact(self, transact_items)
+
+    def _transact(self: Any, transact_items: list[dict[str, Any]]) -> None:
         saved: list[tuple[str, dict[str, Any], Any]] = []
         for entry in transact_items[:100]:
             _, op = next(iter(entry.items()))

@@ -21,6 +21,7 @@ from pulse_cli import lambdas
 from pulse_cli.lambdas import invoke
 from pulse_cli.main import main
 from pulse_cli.template import REGION, Stack
+from pulse_local.earnings_check import closed_month_equals_statements, open_month_equals_entries
 from pulse_local.http_api import serve_in_background
 from pulse_local.moto_server import aws_environment, free_port, moto_server
 from pulse_local.notifications import NotificationPump
@@ -82,8 +83,18 @@ def test_a_listed_video_is_served_over_http(local: tuple[Stack, str]) -> None:
 
 
 def test_the_month_end_of_the_demo_reconciles(local: tuple[Stack, str]) -> None:
-    stack, _ = local
+    """And, as `make demo` checks, through the local API over HTTP: before the month end, every
+    creator's earnings equal the ledger's entries; after it, the statement and its document."""
+    stack, api = local
+
+    def get(path: str) -> tuple[int, Any]:
+        return _http("GET", api + path)
+
+    assert open_month_equals_entries(stack, get, "US", REVENUE_MONTH) > 50
     runs = invoke(stack, "PayoutFunction", {"month": REVENUE_MONTH, "markets": ["US", "GB"]})["runs"]
+    for run in runs:
+        compared = closed_month_equals_statements(stack, get, run["market"], REVENUE_MONTH)
+        assert compared == run["creators"]
     assert [r["market"] for r in runs] == ["US", "GB"]
     for run in runs:
         assert run["creators"] > 0

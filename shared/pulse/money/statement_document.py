@@ -67,8 +67,12 @@ def payout_reason(s: Statement, terms: PayoutTerms) -> str | None:
 def statement_document(s: Statement, kept: MonthLines, terms: PayoutTerms) -> dict[str, Any]:
     """The document of one statement; raises InvariantBroken if the lines are not the statement's."""
     e = earnings(s.creator_id, s.month, kept, terms_of(s, terms), closed=True)
-    if not e.matches(s) or not lines_add_up(e):
-        raise InvariantBroken(f"{s.market} {s.month} {s.creator_id}: the lines are not the statement's")
+    if not e.matches(s):
+        raise InvariantBroken(
+            f"{s.market} {s.month} {s.creator_id}: the ledger's totals are not the statement's"
+        )
+    if not lines_add_up(e):
+        raise InvariantBroken(f"{s.market} {s.month} {s.creator_id}: the lines do not add up to the totals")
     return {
         "format": FORMAT,
         **s.as_dict(),
