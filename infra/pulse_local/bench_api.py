@@ -199,6 +199,24 @@ def _cpu_micros(call: Callable[[], dict[str, Any]], calls: int, rounds: int = 5)
     return best
 
 
+def api_module_on_moto() -> Any:
+    """ApiFunction's handler module, imported in this process to run on moto's in-process backend
+    (its AWS environment set: moto takes any credentials; no endpoint, so no server)."""
+    any_credential = "bench"
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": any_credential,
+            "AWS_SECRET_ACCESS_KEY": any_credential,
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    )
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    sys.path.insert(0, FUNCTIONS_DIR)
+    import api  # noqa: PLC0415
+
+    return api
+
+
 def request_counts(lookups: int = 1_000, batches: int = 10) -> dict[str, Any]:
     """AWS requests per warm single lookup and per batch of 100, through the Lambda handler on
     API Gateway events, against moto (a cold lookup first: the one that loads the version)."""
@@ -214,18 +232,7 @@ def request_counts(lookups: int = 1_000, batches: int = 10) -> dict[str, Any]:
     from pulse_local.published import publish_all_active  # noqa: PLC0415
     from pulse_local.resources import create_resources  # noqa: PLC0415
 
-    any_credential = "bench"  # moto accepts any credentials
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": any_credential,
-            "AWS_SECRET_ACCESS_KEY": any_credential,
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
-    )
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    sys.path.insert(0, FUNCTIONS_DIR)
-    import api  # noqa: PLC0415
-
+    api = api_module_on_moto()
     context: Any = LambdaContext(function_name="bench")
     with mock_aws():
         bootstrap.reset()
@@ -233,6 +240,7 @@ def request_counts(lookups: int = 1_000, batches: int = 10) -> dict[str, Any]:
         create_resources(stack)
         os.environ["STATE_TABLE"] = stack.name_of("StateTable")
         os.environ["LISTS_BUCKET"] = stack.name_of("ListsBucket")
+        os.environ["REPORTS_BUCKET"] = stack.name_of("ReportsBucket")
         ranked = {"pets": [Ranked(r, f"v{r:05d}", f"c{r % 50}", 10_000 - r) for r in range(1, 401)]}
         publish_all_active(stack, "US", ranked)
         bootstrap.reset()

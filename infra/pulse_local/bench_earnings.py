@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import os
 import random
-import sys
 import zlib
 from collections import Counter
 from typing import Any
 
-from pulse_local.bench_api import FUNCTIONS_DIR
+from pulse_local.bench_api import api_module_on_moto
 
 ROWS = 500
 
@@ -75,18 +74,7 @@ def earnings_counts() -> dict[str, Any]:
     from pulse_local.bench_worker import RequestCounter  # noqa: PLC0415
     from pulse_local.resources import create_resources  # noqa: PLC0415
 
-    any_credential = "bench"  # moto accepts any credentials
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": any_credential,
-            "AWS_SECRET_ACCESS_KEY": any_credential,
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
-    )
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    sys.path.insert(0, FUNCTIONS_DIR)
-    import api  # noqa: PLC0415
-
+    api = api_module_on_moto()
     context: Any = LambdaContext(function_name="bench")
     written: Counter[str] = Counter()
 
@@ -101,6 +89,7 @@ def earnings_counts() -> dict[str, Any]:
         table = stack.name_of("StateTable")
         os.environ["STATE_TABLE"] = table
         os.environ["LISTS_BUCKET"] = stack.name_of("ListsBucket")
+        os.environ["REPORTS_BUCKET"] = stack.name_of("ReportsBucket")
         ledger = DynamoLedgerStore(table)
         clients.dynamodb().meta.events.register(
             "provide-client-params.dynamodb.TransactWriteItems", count_items
