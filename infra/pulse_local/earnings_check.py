@@ -24,7 +24,15 @@ from pulse.aws import clients
 from pulse.aws.dynamo import batch_get
 from pulse.aws.ledger_table import DynamoLedgerStore, entry_from_item, entry_key
 from pulse.aws.payout_table import DynamoPayoutStore
-from pulse.money.earnings import STATEMENT_FIELDS, lines_of
+from pulse.money.earnings import (
+    STATEMENT_FIELDS,
+    AdjustmentLine,
+    CampaignLine,
+    Earnings,
+    VideoLine,
+    lines_add_up,
+    lines_of,
+)
 from pulse.money.ledger import LedgerEntry
 from pulse.money.payout import CSV_FIELDS
 from pulse.money.statement_document import document_key
@@ -46,14 +54,16 @@ def _earnings(get: Get, market: str, month: str, creator: str) -> dict[str, Any]
 
 
 def _check_lines(e: dict[str, Any]) -> None:
-    sums = (
-        sum(v["revenue_micros"] for v in e["videos"]) == e["gross_revenue_micros"],
-        sum(v["impressions"] for v in e["videos"]) == e["impressions"],
-        sum(c["revenue_micros"] for c in e["campaigns"]) == e["gross_revenue_micros"],
-        sum(c["impressions"] for c in e["campaigns"]) == e["impressions"],
-        sum(a["revenue_micros"] for a in e["adjustments"]) == e["adjustments_micros"],
+    """The answer's lines add up as the domain says they must (`earnings.lines_add_up`)."""
+    answer = Earnings(
+        **{
+            **e,
+            "videos": [VideoLine(**v) for v in e["videos"]],
+            "campaigns": [CampaignLine(**c) for c in e["campaigns"]],
+            "adjustments": [AdjustmentLine(**a) for a in e["adjustments"]],
+        }
     )
-    if not all(sums):
+    if not lines_add_up(answer):
         raise EarningsDiffer(f"{e['creator_id']} {e['month']}: the lines do not add up: {e}")
 
 

@@ -1,3 +1,5 @@
+import contextvars
+
 import pytest
 
 from pulse.core.concurrency import bounded_map
@@ -19,3 +21,16 @@ def test_the_first_error_is_raised() -> None:
 
     with pytest.raises(ValueError, match="seven"):
         list(bounded_map(boom, range(20), workers=3))
+
+
+_SETTING: contextvars.ContextVar[str] = contextvars.ContextVar("setting", default="default")
+
+
+def test_the_threads_see_what_the_caller_set() -> None:
+    """As the API's retry budget (`clients.use_budget`) must hold in its parallel reads."""
+    token = _SETTING.set("api")
+    try:
+        assert set(bounded_map(lambda _: _SETTING.get(), range(20), workers=4)) == {"api"}
+    finally:
+        _SETTING.reset(token)
+    assert set(bounded_map(lambda _: _SETTING.get(), range(20), workers=4)) == {"default"}

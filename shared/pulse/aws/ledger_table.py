@@ -19,7 +19,6 @@ with a check that the booked month is still open; a transaction holds at most 10
 
 from __future__ import annotations
 
-import contextvars
 import json
 import random
 import time
@@ -271,9 +270,7 @@ class DynamoLedgerStore:
             )
 
         lines: dict[LineKey, Increment] = {}
-        # Each thread runs in a copy of the caller's context: the API's retry budget goes with it.
-        tasks = [(contextvars.copy_context(), i) for i in range(EARN_SHARDS)]
-        for items in bounded_map(lambda task: task[0].run(shard, task[1]), tasks, EARN_SHARDS):
+        for items in bounded_map(shard, range(EARN_SHARDS), EARN_SHARDS):
             for item in items:
                 kind, line_id = item["sk"]["S"].split("#", 1)
                 lines[LineKey(kind, line_id)] = Increment(

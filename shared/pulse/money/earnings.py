@@ -110,7 +110,7 @@ def lines_of(entries: Iterable[LedgerEntry]) -> MonthLines:
 
 @dataclass(frozen=True)
 class Earnings:
-    """The answer of spec §8.2."""
+    """Spec §8.2: a creator's month so far; the lines sum exactly to the totals."""
 
     creator_id: str
     market: str

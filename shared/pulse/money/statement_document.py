@@ -11,7 +11,6 @@ and its lines add up to them. Nothing about viewers: videos, campaigns, adjustme
 
 from __future__ import annotations
 
-import contextvars
 import json
 from collections.abc import Iterable
 from dataclasses import asdict
@@ -106,6 +105,4 @@ def write_documents(  # what to write, where from, where to
         body = json.dumps(statement_document(s, kept, terms), indent=2).encode()
         store.write_document(s.market, s.month, s.creator_id, body)
 
-    # Each thread runs in a copy of the caller's context (its logger keys and retry budget).
-    tasks = ((contextvars.copy_context(), s) for s in statements)
-    return sum(1 for _ in bounded_map(lambda task: task[0].run(one, task[1]), tasks, workers))
+    return sum(1 for _ in bounded_map(one, statements, workers))

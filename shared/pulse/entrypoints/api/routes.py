@@ -12,7 +12,6 @@ so no user identifier of any kind can reach it.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Annotated, Any
 
@@ -33,7 +32,6 @@ from pulse.entrypoints.api.models import (
     CampaignResponse,
     CreatorResponse,
     DocumentResponse,
-    EarningsResponse,
     ErrorResponse,
     PlacementResponse,
     SnapshotResponse,
@@ -42,7 +40,7 @@ from pulse.entrypoints.api.models import (
 )
 from pulse.entrypoints.api.request_body import MAX_BODY_BYTES, body_bytes, is_utf8, strict_json
 from pulse.lists.cursor import BadCursor, decode_cursor, encode_cursor
-from pulse.money.earnings import earnings, terms_of
+from pulse.money.earnings import Earnings, earnings, terms_of
 from pulse.money.month_end import terms_for
 from pulse.money.payout import Statement
 from pulse.observability import logger, lookups_served
@@ -379,7 +377,7 @@ def get_statement_document(
         **ANSWERS,
         200: {
             "description": "The month so far",
-            "content": {"application/json": {"model": EarningsResponse}},
+            "content": {"application/json": {"model": Earnings}},
         },
     },
 )
@@ -387,7 +385,7 @@ def get_earnings(
     creator_id: Annotated[str, Path(pattern=ID)],
     month: Annotated[str, Path(pattern=MONTH)],
     market: Annotated[str, Query(pattern=MARKET)],
-) -> EarningsResponse:
+) -> Earnings:
     """Spec §8.2, from the aggregates the ledger keeps with its entries (docs/design.md,
     "Earnings"): 10 requests for an open month, 11 for a closed one, one more for a creator
     without entries that month."""
@@ -403,7 +401,7 @@ def get_earnings(
     answer = earnings(creator_id, month, kept, terms_of(found, terms) if found else terms, closed=closed)
     if found is not None and not answer.matches(found):
         logger.error("earnings differ from the statement", extra={"creator_id": creator_id, "month": month})
-    return EarningsResponse.model_validate(dataclasses.asdict(answer))
+    return answer
 
 
 def _campaign(campaign: Any) -> CampaignResponse:
